@@ -1,0 +1,5 @@
+"""REST API routes under /api/."""
+
+from django.urls import path
+
+urlpatterns: list = []

@@ -1,0 +1,308 @@
+"""Tournaments, rounds, datasets, model slots, submissions, stakes, scores and payouts.
+
+Rows here are written only by services (tournaments/services/); reads go through selectors.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+
+from tournaments.fields import WeiField, tokens_to_wei
+
+
+class TournamentState(models.TextChoices):
+    ACTIVE = "active", "active"
+    PAUSED = "paused", "paused"
+    ARCHIVED = "archived", "archived"
+
+
+class TournamentKind(models.TextChoices):
+    DATASET = "dataset", "data set"
+
+
+class Tournament(models.Model):
+    sponsor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sponsored_tournaments"
+    )
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=60, unique=True)
+    description = models.TextField(blank=True)
+    kind = models.CharField(max_length=16, choices=TournamentKind.choices, default=TournamentKind.DATASET)
+    state = models.CharField(max_length=16, choices=TournamentState.choices, default=TournamentState.ACTIVE)
+
+    # Schedule. Round n opens at first_round_at + n·round_interval and closes
+    # submission_window later; score day d (1..score_days) falls at
+    # close + resolution_lag + (d-1)·score_day_interval; the round resolves on the last one.
+    first_round_at = models.DateTimeField()
+    round_interval = models.DurationField(default=timedelta(days=7))
+    submission_window = models.DurationField(default=timedelta(days=2))
+    resolution_lag = models.DurationField(default=timedelta(days=1))
+    score_days = models.PositiveSmallIntegerField(default=20)
+    score_day_interval = models.DurationField(default=timedelta(days=1))
+
+    # Payout rules, frozen onto each round when it opens.
+    payout_threshold = WeiField(default=tokens_to_wei(1000))
+    corr_multiplier = models.FloatField(default=0.5)
+    mmc_multiplier = models.FloatField(default=2.0)
+    payout_cap = models.FloatField(default=0.05)
+
+    token_symbol = models.CharField(max_length=12, default="ARENA")
+    reward_pool = WeiField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def rules_snapshot(self) -> dict:
+        return {
+            "payout_threshold": str(self.payout_threshold),
+            "corr_multiplier": self.corr_multiplier,
+            "mmc_multiplier": self.mmc_multiplier,
+            "payout_cap": self.payout_cap,
+            "score_days": self.score_days,
+        }
+
+
+class DatasetKind(models.TextChoices):
+    TRAINING = "training", "training"
+    VALIDATION = "validation", "validation"
+    LIVE = "live", "live"
+
+
+class DatasetVersion(models.Model):
+    """One immutable data file (Parquet or CSV), stored content-addressed by its CID."""
+
+    tournament = models.ForeignKey(Tournament, on_delete=models.CASCADE, related_name="datasets")
+    kind = models.CharField(max_length=16, choices=DatasetKind.choices)
+    round = models.OneToOneField(
+        "Round", null=True, blank=True, on_delete=models.CASCADE, related_name="live_dataset"
+    )
+    version = models.PositiveIntegerField()
+    cid = models.CharField(max_length=100)
+    filename = models.CharField(max_length=200)
+    size_bytes = models.PositiveBigIntegerField()
+    rows = models.PositiveIntegerField()
+    n_features = models.PositiveIntegerField()
+    n_eras = models.PositiveIntegerField()
+    feature_names = models.JSONField(default=list)
+    has_target = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["tournament", "kind", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["tournament", "kind", "version"], name="dataset_version_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tournament.slug} {self.kind} v{self.version}"
+
+
+class RoundState(models.TextChoices):
+    SCHEDULED = "scheduled", "scheduled"
+    OPEN = "open", "open"
+    CLOSED = "closed", "closed"
+    SCORING = "scoring", "scoring"
+    RESOLVED = "resolved", "resolved"
+    SETTLED = "settled", "settled"
+
+
+ROUND_STATE_ORDER = [s.value for s in RoundState]
+
+
+class Round(models.Model):
+    tournament = models.ForeignKey(Tournament, on_delete=models.CASCADE, related_name="rounds")
+    number = models.PositiveIntegerField()
+    state = models.CharField(max_length=16, choices=RoundState.choices, default=RoundState.SCHEDULED)
+    opens_at = models.DateTimeField()
+    closes_at = models.DateTimeField()
+    resolves_at = models.DateTimeField()
+    rules = models.JSONField(default=dict, blank=True)  # frozen at open
+    scored_days = models.PositiveSmallIntegerField(default=0)
+    meta_corr = models.FloatField(null=True, blank=True)  # latest score day's
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["tournament", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["tournament", "number"], name="round_number_unique")
+        ]
+        indexes = [models.Index(fields=["state", "closes_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.tournament.slug} round {self.number}"
+
+    def score_day_at(self, day: int):
+        """When score day `day` (1-based) is due, per the frozen schedule."""
+        t = self.tournament
+        return self.closes_at + t.resolution_lag + (day - 1) * t.score_day_interval
+
+    @property
+    def total_score_days(self) -> int:
+        return int(self.rules.get("score_days") or self.tournament.score_days)
+
+
+class RoundTransition(models.Model):
+    """Log of every lifecycle transition, with the time it happened."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="transitions")
+    from_state = models.CharField(max_length=16, choices=RoundState.choices)
+    to_state = models.CharField(max_length=16, choices=RoundState.choices)
+    at = models.DateTimeField()
+    detail = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+
+class ModelSlot(models.Model):
+    """A modeler's named model in one tournament (not called `Model` to avoid confusion)."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="model_slots")
+    tournament = models.ForeignKey(Tournament, on_delete=models.CASCADE, related_name="model_slots")
+    name = models.SlugField(max_length=60)
+    stake = WeiField(default=0)  # current stake; the ledger is StakeEvent
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["tournament", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tournament", "name"], name="model_name_unique_in_tournament")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.tournament.slug})"
+
+
+class StakeEventKind(models.TextChoices):
+    DEPOSIT = "deposit", "deposit"
+    RELEASE = "release", "release"
+    BURN = "burn", "burn"
+    REWARD = "reward", "reward"
+
+
+class StakeEvent(models.Model):
+    """Append-only stake ledger; `ModelSlot.stake` is its running sum."""
+
+    model = models.ForeignKey(ModelSlot, on_delete=models.CASCADE, related_name="stake_events")
+    kind = models.CharField(max_length=16, choices=StakeEventKind.choices)
+    amount = WeiField()  # signed change of the stake
+    round = models.ForeignKey(Round, null=True, blank=True, on_delete=models.SET_NULL)
+    tx_hash = models.CharField(max_length=80, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+
+class SubmissionState(models.TextChoices):
+    VALID = "valid", "valid"
+    INVALID = "invalid", "invalid"
+
+
+class Submission(models.Model):
+    """One uploaded prediction file. History is kept; the last valid one before close counts."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="submissions")
+    model = models.ForeignKey(ModelSlot, on_delete=models.CASCADE, related_name="submissions")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    cid = models.CharField(max_length=100)
+    filename = models.CharField(max_length=200)
+    size_bytes = models.PositiveBigIntegerField()
+    rows = models.PositiveIntegerField(default=0)
+    state = models.CharField(max_length=16, choices=SubmissionState.choices, default=SubmissionState.VALID)
+    error = models.TextField(blank=True)
+    is_counted = models.BooleanField(default=False)  # chosen at close
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["round", "model", "-created_at"])]
+
+
+class StakeSnapshot(models.Model):
+    """Stake at risk for a round, frozen at close."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="stake_snapshots")
+    model = models.ForeignKey(ModelSlot, on_delete=models.CASCADE, related_name="stake_snapshots")
+    amount = WeiField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["round", "model"], name="stake_snapshot_unique")
+        ]
+
+
+class RoundTarget(models.Model):
+    """The target for one score day of a round (`id,target`), uploaded by the sponsor."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="targets")
+    day = models.PositiveSmallIntegerField()
+    cid = models.CharField(max_length=100)
+    rows = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["round", "day"]
+        constraints = [models.UniqueConstraint(fields=["round", "day"], name="round_target_unique")]
+
+
+class ScoreDay(models.Model):
+    """Round-level results of one score day."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="score_days")
+    day = models.PositiveSmallIntegerField()
+    meta_corr = models.FloatField()
+    n_models = models.PositiveIntegerField()
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["round", "day"]
+        constraints = [models.UniqueConstraint(fields=["round", "day"], name="score_day_unique")]
+
+
+class Score(models.Model):
+    """One model's scores on one score day of a round."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="scores")
+    model = models.ForeignKey(ModelSlot, on_delete=models.CASCADE, related_name="scores")
+    day = models.PositiveSmallIntegerField()
+    corr = models.FloatField()
+    mmc = models.FloatField()
+    fnc = models.FloatField(null=True, blank=True)
+    bmc = models.FloatField(null=True, blank=True)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["round", "day", "model"]
+        constraints = [
+            models.UniqueConstraint(fields=["round", "model", "day"], name="score_unique")
+        ]
+
+
+class PayoutState(models.TextChoices):
+    PENDING = "pending", "pending"
+    SETTLED = "settled", "settled"
+
+
+class Payout(models.Model):
+    """Final payout of a model for a round: positive is a reward, negative a burn."""
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="payouts")
+    model = models.ForeignKey(ModelSlot, on_delete=models.CASCADE, related_name="payouts")
+    stake_at_risk = WeiField()
+    corr = models.FloatField()
+    mmc = models.FloatField()
+    payout_factor = models.FloatField()
+    amount = WeiField()
+    state = models.CharField(max_length=16, choices=PayoutState.choices, default=PayoutState.PENDING)
+    settled_at = models.DateTimeField(null=True, blank=True)
+    tx_hash = models.CharField(max_length=80, blank=True)
+
+    class Meta:
+        ordering = ["round", "model__name"]
+        constraints = [models.UniqueConstraint(fields=["round", "model"], name="payout_unique")]

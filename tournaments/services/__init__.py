@@ -1,0 +1,1 @@
+"""Writes. Each public function is keyword-only and owns its transaction."""

@@ -1,0 +1,94 @@
+"""Data uploads by sponsors: training/validation data, each round's live data and targets."""
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import Max
+
+from tournaments.blobs import blob_store
+from tournaments.errors import Conflict, InvalidInput, NotAllowed
+from tournaments.models import DatasetKind, DatasetVersion, Round, RoundState, RoundTarget, Tournament
+from tournaments.selectors import live_ids
+from tournaments.tables import check_dataset, check_targets, read_table
+
+
+def _sponsor_only(tournament: Tournament, by: User) -> None:
+    if tournament.sponsor_id != by.id:
+        raise NotAllowed("only the tournament's sponsor can upload its data")
+
+
+def _check_size(data: bytes) -> None:
+    limit = settings.ARENA_MAX_DATASET_BYTES
+    if len(data) > limit:
+        raise InvalidInput(f"file is {len(data)} bytes; the limit is {limit} bytes")
+
+
+def dataset_upload(
+    *,
+    tournament: Tournament,
+    by: User,
+    kind: str,
+    data: bytes,
+    filename: str,
+    round: Round | None = None,
+) -> DatasetVersion:
+    """Check, store and register a data file. Live data belongs to a scheduled round."""
+    _sponsor_only(tournament, by)
+    if kind not in DatasetKind.values:
+        raise InvalidInput(f"unknown data set kind {kind!r}: use {', '.join(DatasetKind.values)}")
+    if (kind == DatasetKind.LIVE) != (round is not None):
+        raise InvalidInput("live data is uploaded for a round; training/validation data is not")
+    if round is not None:
+        if round.tournament_id != tournament.id:
+            raise InvalidInput("that round belongs to another tournament")
+        if round.state != RoundState.SCHEDULED:
+            raise Conflict(f"round {round.number} is {round.state}: live data is fixed once it opens")
+    _check_size(data)
+    frame = read_table(data, filename)
+    summary = check_dataset(frame, require_target=kind != DatasetKind.LIVE)
+    cid = blob_store().put(data)
+    with transaction.atomic():
+        if round is not None:
+            # Replacing a scheduled round's live data: the old row goes, the blob stays.
+            DatasetVersion.objects.filter(round=round).delete()
+        last = (
+            DatasetVersion.objects.select_for_update()
+            .filter(tournament=tournament, kind=kind)
+            .aggregate(v=Max("version"))["v"]
+        )
+        return DatasetVersion.objects.create(
+            tournament=tournament,
+            kind=kind,
+            round=round,
+            version=(last or 0) + 1,
+            cid=cid,
+            filename=filename,
+            size_bytes=len(data),
+            rows=summary.rows,
+            n_features=len(summary.feature_names),
+            n_eras=summary.n_eras,
+            feature_names=summary.feature_names,
+            has_target=summary.has_target,
+        )
+
+
+def round_target_upload(
+    *, round: Round, by: User, day: int, data: bytes, filename: str
+) -> RoundTarget:
+    """Register the target for score day `day`; once scored, a day's target cannot change."""
+    _sponsor_only(round.tournament, by)
+    if not 1 <= day <= round.total_score_days:
+        raise InvalidInput(f"day must be between 1 and {round.total_score_days}")
+    if round.state in (RoundState.SCHEDULED, RoundState.OPEN):
+        raise Conflict(f"round {round.number} is {round.state}: targets come after it closes")
+    if day <= round.scored_days:
+        raise Conflict(f"day {day} of round {round.number} is already scored")
+    _check_size(data)
+    frame = read_table(data, filename)
+    check_targets(frame, live_ids(round=round))
+    cid = blob_store().put(data)
+    with transaction.atomic():
+        target, _ = RoundTarget.objects.update_or_create(
+            round=round, day=day, defaults={"cid": cid, "rows": len(frame)}
+        )
+    return target

@@ -1,0 +1,178 @@
+"""The round's life: scheduled → open → closed → scoring → resolved → settled.
+
+Every transition takes the round's row lock, checks the state, and changes nothing if the
+transition already happened — so a scheduler that fires twice, or resumes after a crash,
+is harmless. Each transition is logged in RoundTransition with its time.
+"""
+
+import logging
+from datetime import datetime
+
+from django.db import transaction
+
+from tournaments import events
+from tournaments.errors import Conflict
+from tournaments.models import (
+    ROUND_STATE_ORDER,
+    ModelSlot,
+    Round,
+    RoundState,
+    RoundTransition,
+    StakeSnapshot,
+    Submission,
+    SubmissionState,
+    Tournament,
+    TournamentState,
+)
+
+log = logging.getLogger("arena.lifecycle")
+
+
+def _past(state: str, target: str) -> bool:
+    return ROUND_STATE_ORDER.index(state) >= ROUND_STATE_ORDER.index(target)
+
+
+def _transition(round: Round, to_state: str, now: datetime, detail: str = "") -> None:
+    RoundTransition.objects.create(
+        round=round, from_state=round.state, to_state=to_state, at=now, detail=detail[:300]
+    )
+    log.info("%s: %s -> %s %s", round, round.state, to_state, detail)
+    round.state = to_state
+    round.save(update_fields=["state"])
+
+
+def _locked(round: Round) -> Round:
+    return Round.objects.select_for_update().select_related("tournament").get(pk=round.pk)
+
+
+def round_schedule_next(*, tournament: Tournament, now: datetime) -> Round | None:
+    """Create the next round whose open time has come or is the next one ahead.
+
+    Keeps exactly one future round scheduled so pages can show when it opens.
+    """
+    if tournament.state != TournamentState.ACTIVE:
+        return None
+    with transaction.atomic():
+        Tournament.objects.select_for_update().get(pk=tournament.pk)
+        last = tournament.rounds.order_by("-number").first()
+        number = (last.number + 1) if last else 1
+        opens_at = tournament.first_round_at + (number - 1) * tournament.round_interval
+        if last is not None and last.opens_at > now:
+            return None  # a future round is already waiting
+        closes_at = opens_at + tournament.submission_window
+        resolves_at = (
+            closes_at
+            + tournament.resolution_lag
+            + (tournament.score_days - 1) * tournament.score_day_interval
+        )
+        return Round.objects.create(
+            tournament=tournament,
+            number=number,
+            opens_at=opens_at,
+            closes_at=closes_at,
+            resolves_at=resolves_at,
+        )
+
+
+def round_open(*, round: Round, now: datetime) -> Round:
+    """Open for submissions: needs the live data; freezes the tournament's rules."""
+    with transaction.atomic():
+        round = _locked(round)
+        if _past(round.state, RoundState.OPEN):
+            return round
+        if now < round.opens_at:
+            raise Conflict(f"round {round.number} opens at {round.opens_at.isoformat()}")
+        if not hasattr(round, "live_dataset"):
+            raise Conflict(f"round {round.number} has no live data yet", code="no_live_data")
+        round.rules = round.tournament.rules_snapshot()
+        round.save(update_fields=["rules"])
+        _transition(round, RoundState.OPEN, now)
+    events.round_changed(round)
+    return round
+
+
+def round_close(*, round: Round, now: datetime) -> Round:
+    """Lock submissions: the last valid one per model counts; stakes are snapshotted."""
+    with transaction.atomic():
+        round = _locked(round)
+        if _past(round.state, RoundState.CLOSED):
+            return round
+        if round.state != RoundState.OPEN:
+            raise Conflict(f"round {round.number} is {round.state}, not open")
+        if now < round.closes_at:
+            raise Conflict(f"round {round.number} closes at {round.closes_at.isoformat()}")
+        latest_ids = []
+        seen: set[int] = set()
+        for sub in (
+            Submission.objects.filter(round=round, state=SubmissionState.VALID, created_at__lt=round.closes_at)
+            .order_by("model_id", "-created_at", "-id")
+            .only("id", "model_id")
+        ):
+            if sub.model_id not in seen:
+                seen.add(sub.model_id)
+                latest_ids.append(sub.id)
+        Submission.objects.filter(id__in=latest_ids).update(is_counted=True)
+        StakeSnapshot.objects.bulk_create(
+            [
+                StakeSnapshot(round=round, model=m, amount=m.stake)
+                for m in ModelSlot.objects.filter(id__in=seen)
+            ]
+        )
+        _transition(round, RoundState.CLOSED, now, f"{len(latest_ids)} submissions counted")
+    events.round_changed(round)
+    return round
+
+
+def round_score_day(*, round: Round, day: int, now: datetime) -> Round:
+    """Score day `day` against its target; the first day moves closed → scoring."""
+    from tournaments.services.scoring import score_round_day
+
+    with transaction.atomic():
+        round = _locked(round)
+        if round.scored_days >= day:
+            return round
+        if round.state not in (RoundState.CLOSED, RoundState.SCORING):
+            raise Conflict(f"round {round.number} is {round.state}: it cannot be scored")
+        if day != round.scored_days + 1:
+            raise Conflict(f"day {round.scored_days + 1} of round {round.number} must be scored first")
+        score_round_day(round=round, day=day, now=now)
+        round.scored_days = day
+        round.save(update_fields=["scored_days", "meta_corr"])
+        if round.state == RoundState.CLOSED:
+            _transition(round, RoundState.SCORING, now)
+    events.round_scored(round)
+    return round
+
+
+def round_resolve(*, round: Round, now: datetime) -> Round:
+    """After the final score day: payouts from final scores, stakes and frozen rules."""
+    from tournaments.services.payouts import payouts_for_round
+
+    with transaction.atomic():
+        round = _locked(round)
+        if _past(round.state, RoundState.RESOLVED):
+            return round
+        if round.state != RoundState.SCORING or round.scored_days < round.total_score_days:
+            raise Conflict(
+                f"round {round.number} has {round.scored_days} of {round.total_score_days} score days"
+            )
+        payouts = payouts_for_round(round=round)
+        _transition(round, RoundState.RESOLVED, now, f"{len(payouts)} payouts")
+    events.round_changed(round)
+    return round
+
+
+def round_settle(*, round: Round, now: datetime) -> Round:
+    """Apply payouts: rewards from the reward pool, burns from stake — exactly once."""
+    from tournaments.services.payouts import payouts_apply
+
+    with transaction.atomic():
+        round = _locked(round)
+        if _past(round.state, RoundState.SETTLED):
+            return round
+        if round.state != RoundState.RESOLVED:
+            raise Conflict(f"round {round.number} is {round.state}, not resolved")
+        applied = payouts_apply(round=round, now=now)
+        _transition(round, RoundState.SETTLED, now, f"{applied} payouts applied")
+    events.round_changed(round)
+    return round

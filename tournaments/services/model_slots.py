@@ -1,0 +1,69 @@
+"""Model slots and the database stake ledger."""
+
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from django.utils.text import slugify
+
+from tournaments.errors import Conflict, InvalidInput, NotAllowed
+from tournaments.models import ModelSlot, StakeEvent, StakeEventKind, Tournament, TournamentState
+
+
+def model_create(*, owner: User, tournament: Tournament, name: str) -> ModelSlot:
+    clean = slugify(name)
+    if not clean or clean != name.strip().lower():
+        raise InvalidInput(
+            f"model name {name!r} must be lowercase letters, digits, '-' or '_' (e.g. {clean or 'my-model'!r})"
+        )
+    if tournament.state == TournamentState.ARCHIVED:
+        raise Conflict("this tournament is archived")
+    try:
+        with transaction.atomic():
+            return ModelSlot.objects.create(owner=owner, tournament=tournament, name=clean)
+    except IntegrityError:
+        raise Conflict(f"a model named '{clean}' already exists in {tournament.slug}") from None
+
+
+def _own(model: ModelSlot, by: User) -> None:
+    if model.owner_id != by.id:
+        raise NotAllowed("you can only act on your own models")
+
+
+@transaction.atomic
+def stake_change(
+    *, model: ModelSlot, amount: int, kind: str, round=None, tx_hash: str = ""
+) -> ModelSlot:
+    """Apply a signed change to a model's stake and append it to the ledger (row-locked)."""
+    model = ModelSlot.objects.select_for_update().get(pk=model.pk)
+    if model.stake + amount < 0:
+        raise InvalidInput(
+            f"stake would become negative: stake {model.stake} wei, change {amount} wei"
+        )
+    model.stake += amount
+    model.save(update_fields=["stake"])
+    StakeEvent.objects.create(model=model, kind=kind, amount=amount, round=round, tx_hash=tx_hash)
+    return model
+
+
+def stake_deposit(*, model: ModelSlot, by: User, amount: int) -> ModelSlot:
+    _own(model, by)
+    if amount <= 0:
+        raise InvalidInput("a stake deposit must be positive")
+    return stake_change(model=model, amount=amount, kind=StakeEventKind.DEPOSIT)
+
+
+def stake_release(*, model: ModelSlot, by: User, amount: int) -> ModelSlot:
+    """Release stake not at risk: stake snapshotted by an unsettled round stays locked."""
+    from tournaments.selectors import stake_locked
+
+    _own(model, by)
+    if amount <= 0:
+        raise InvalidInput("a release must be positive")
+    locked = stake_locked(model=model)
+    with transaction.atomic():
+        current = ModelSlot.objects.select_for_update().get(pk=model.pk)
+        free = current.stake - locked
+        if amount > free:
+            raise Conflict(
+                f"only {free} wei can be released now; {locked} wei backs unsettled rounds"
+            )
+        return stake_change(model=current, amount=-amount, kind=StakeEventKind.RELEASE)

@@ -1,0 +1,120 @@
+"""Payouts: a pure function of final scores, stakes at close and the round's frozen rules."""
+
+from datetime import datetime
+from decimal import ROUND_DOWN, Decimal
+
+import numpy as np
+import scoring
+
+from tournaments.fields import wei_to_tokens
+from tournaments.models import (
+    Payout,
+    PayoutState,
+    Round,
+    StakeEventKind,
+    Tournament,
+)
+from tournaments.selectors import stake_snapshot_map
+
+
+def _fraction_to_wei(stake_wei: int, payout_tokens: float, stake_tokens: float) -> int:
+    """stake_wei × (payout / stake), truncated toward zero so we never pay a wei too much."""
+    if stake_wei == 0 or stake_tokens == 0:
+        return 0
+    fraction = Decimal(repr(payout_tokens)) / Decimal(repr(stake_tokens))
+    return int((Decimal(stake_wei) * fraction).to_integral_value(rounding=ROUND_DOWN))
+
+
+def _cap_rewards_to_pool(amounts: list[int], pool: int) -> list[int]:
+    """Rewards never exceed the pool: scale positive payouts down pro rata if they would."""
+    total = sum(a for a in amounts if a > 0)
+    if total <= pool:
+        return amounts
+    return [a * pool // total if a > 0 else a for a in amounts]
+
+
+def payouts_for_round(*, round: Round) -> list[Payout]:
+    """Compute and store payouts from the final score day. Call inside the round's row lock."""
+    existing = list(round.payouts.all())
+    if existing:
+        return existing
+    final_scores = list(round.scores.filter(day=round.total_score_days).select_related("model"))
+    if not final_scores:
+        return []
+    rules = round.rules
+    snapshot = stake_snapshot_map(round=round)
+    stakes_wei = [snapshot.get(s.model_id, 0) for s in final_scores]
+    stakes = np.array([float(wei_to_tokens(w)) for w in stakes_wei])
+    corr = np.array([s.corr for s in final_scores])
+    mmc = np.array([s.mmc for s in final_scores])
+    threshold = float(wei_to_tokens(int(rules["payout_threshold"])))
+    total_stake = float(stakes.sum())
+    if total_stake > 0:
+        amounts_tokens = scoring.payouts(
+            stakes,
+            corr,
+            mmc,
+            threshold=threshold,
+            corr_multiplier=rules["corr_multiplier"],
+            mmc_multiplier=rules["mmc_multiplier"],
+            cap=rules["payout_cap"],
+        )
+        payout_factor = min(1.0, threshold / total_stake)
+    else:
+        amounts_tokens = np.zeros(len(final_scores))
+        payout_factor = 1.0
+    amounts = [
+        _fraction_to_wei(w, float(p), float(s))
+        for w, p, s in zip(stakes_wei, amounts_tokens, stakes, strict=True)
+    ]
+    pool = Tournament.objects.get(pk=round.tournament_id).reward_pool
+    amounts = _cap_rewards_to_pool(amounts, pool)
+    return Payout.objects.bulk_create(
+        [
+            Payout(
+                round=round,
+                model=s.model,
+                stake_at_risk=w,
+                corr=s.corr,
+                mmc=s.mmc,
+                payout_factor=payout_factor,
+                amount=a,
+            )
+            for s, w, a in zip(final_scores, stakes_wei, amounts, strict=True)
+        ]
+    )
+
+
+def payouts_apply(*, round: Round, now: datetime) -> int:
+    """Database settlement: rewards from the pool onto stakes, burns off stakes.
+
+    Call inside the round's row lock; each payout flips to settled in the same transaction
+    as its stake change, so a retry finds nothing pending.
+    """
+    from tournaments.services.model_slots import stake_change
+
+    applied = 0
+    rewards = 0
+    for payout in round.payouts.filter(state=PayoutState.PENDING).select_related("model"):
+        amount = payout.amount
+        if amount < 0:
+            # A burn never exceeds what is staked now (the modeler may have been burned elsewhere).
+            amount = max(amount, -payout.model.stake)
+            kind = StakeEventKind.BURN
+        else:
+            rewards += amount
+            kind = StakeEventKind.REWARD
+        if amount:
+            stake_change(model=payout.model, amount=amount, kind=kind, round=round)
+        payout.state = PayoutState.SETTLED
+        payout.settled_at = now
+        payout.save(update_fields=["state", "settled_at"])
+        applied += 1
+    if rewards:
+        tournament = Tournament.objects.select_for_update().get(pk=round.tournament_id)
+        tournament.reward_pool = tournament.reward_pool - rewards
+        tournament.save(update_fields=["reward_pool"])
+    return applied
+
+
+__all__ = ["payouts_for_round", "payouts_apply"]

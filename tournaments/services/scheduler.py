@@ -1,0 +1,101 @@
+"""One scheduler tick: move every due round one step along its life.
+
+Celery beat calls this every few seconds in production; `manage.py up` calls it in-process
+(on a real or a simulated clock). Each step is an idempotent service, so overlapping or
+repeated ticks are harmless; a step that cannot run yet (no live data, no target) waits.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from tournaments.errors import ArenaError
+from tournaments.models import Round, RoundState, RoundTarget, Tournament, TournamentState
+from tournaments.services.lifecycle import (
+    round_close,
+    round_open,
+    round_resolve,
+    round_schedule_next,
+    round_score_day,
+    round_settle,
+)
+
+log = logging.getLogger("arena.scheduler")
+
+
+@dataclass
+class TickReport:
+    actions: list[str] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)
+
+
+def _round_step(round: Round, now: datetime, report: TickReport) -> bool:
+    """Advance `round` by one step if due. Returns True if something changed."""
+    label = f"{round.tournament.slug}#{round.number}"
+    if round.state == RoundState.SCHEDULED and now >= round.opens_at:
+        if not hasattr(round, "live_dataset"):
+            report.waiting.append(f"{label}: live data")
+            return False
+        round_open(round=round, now=now)
+        report.actions.append(f"{label} opened")
+        return True
+    if round.state == RoundState.OPEN and now >= round.closes_at:
+        round_close(round=round, now=now)
+        report.actions.append(f"{label} closed")
+        return True
+    if round.state in (RoundState.CLOSED, RoundState.SCORING):
+        day = round.scored_days + 1
+        if day <= round.total_score_days:
+            if now < round.score_day_at(day):
+                return False
+            if not RoundTarget.objects.filter(round=round, day=day).exists():
+                report.waiting.append(f"{label}: target for day {day}")
+                return False
+            round_score_day(round=round, day=day, now=now)
+            report.actions.append(f"{label} scored day {day}")
+            return True
+        round_resolve(round=round, now=now)
+        report.actions.append(f"{label} resolved")
+        return True
+    if round.state == RoundState.RESOLVED:
+        round_settle(round=round, now=now)
+        report.actions.append(f"{label} settled")
+        return True
+    return False
+
+
+def scheduler_tick(*, now: datetime, max_steps: int = 1000) -> TickReport:
+    report = TickReport()
+    for tournament in Tournament.objects.filter(state=TournamentState.ACTIVE):
+        if round_schedule_next(tournament=tournament, now=now):
+            report.actions.append(f"{tournament.slug}: scheduled a round")
+        rounds = tournament.rounds.exclude(state=RoundState.SETTLED).select_related("tournament")
+        for round in rounds.order_by("number"):
+            for _ in range(max_steps):
+                try:
+                    if not _round_step(round, now, report):
+                        break
+                except ArenaError as exc:
+                    log.warning("%s: %s", round, exc.message)
+                    report.waiting.append(f"{round}: {exc.message}")
+                    break
+                round.refresh_from_db()
+    return report
+
+
+def next_due_time(*, after: datetime) -> datetime | None:
+    """The earliest scheduled moment after `after` (for a simulated clock to jump to)."""
+    candidates = []
+    for tournament in Tournament.objects.filter(state=TournamentState.ACTIVE):
+        last = tournament.rounds.order_by("-number").first()
+        nxt = 1 if last is None else last.number + 1
+        candidates.append(tournament.first_round_at + (nxt - 1) * tournament.round_interval)
+        for r in tournament.rounds.exclude(state=RoundState.SETTLED):
+            if r.state == RoundState.SCHEDULED:
+                candidates.append(r.opens_at)
+            elif r.state == RoundState.OPEN:
+                candidates.append(r.closes_at)
+            elif r.scored_days < r.total_score_days:
+                candidates.append(r.score_day_at(r.scored_days + 1))
+    future = [c for c in candidates if c > after]
+    return min(future) if future else None

@@ -1,0 +1,74 @@
+"""Score one day of a round with the scoring engine; persist per-model and round results.
+
+The ranking pass over the counted predictions is the expensive part and the predictions
+never change after close, so the prepared era is cached per round and re-used by every
+daily re-score (only the target changes).
+"""
+
+from collections import OrderedDict
+from datetime import datetime
+
+import numpy as np
+import scoring
+
+from tournaments.blobs import blob_store
+from tournaments.errors import Conflict
+from tournaments.fields import wei_to_tokens
+from tournaments.models import Round, RoundTarget, Score, ScoreDay
+from tournaments.selectors import live_ids, predictions_matrix, stake_snapshot_map
+from tournaments.tables import check_targets, read_table
+
+_PREPARED_CACHE: "OrderedDict[tuple, object]" = OrderedDict()
+_CACHE_SIZE = 8
+
+
+def _prepared_era(round: Round, predictions: np.ndarray, stakes: np.ndarray, key: tuple):
+    prepared = _PREPARED_CACHE.get(key)
+    if prepared is None:
+        prepared = scoring.prepare_era(predictions, stakes)
+        _PREPARED_CACHE[key] = prepared
+        while len(_PREPARED_CACHE) > _CACHE_SIZE:
+            _PREPARED_CACHE.popitem(last=False)
+    return prepared
+
+
+def _meta_model_weights(stakes_tokens: np.ndarray) -> np.ndarray:
+    # With no stake at all (e.g. a brand-new tournament) the meta-model is the plain
+    # average, so MMC stays defined; otherwise it is stake-weighted as usual.
+    if stakes_tokens.sum() <= 0:
+        return np.ones_like(stakes_tokens)
+    return stakes_tokens
+
+
+def score_round_day(*, round: Round, day: int, now: datetime) -> None:
+    """Compute and store day `day`. Call inside the round's row lock."""
+    target_row = RoundTarget.objects.filter(round=round, day=day).first()
+    if target_row is None:
+        raise Conflict(f"no target for day {day} of round {round.number}", code="no_target")
+    models, predictions = predictions_matrix(round=round)
+    ids = live_ids(round=round)
+    target = check_targets(read_table(blob_store().get(target_row.cid), "target.csv"), ids)
+    if not models:
+        ScoreDay.objects.create(round=round, day=day, meta_corr=0.0, n_models=0, computed_at=now)
+        round.meta_corr = None
+        return
+    snapshot = stake_snapshot_map(round=round)
+    stakes = np.array([float(wei_to_tokens(snapshot.get(m.id, 0))) for m in models])
+    weights = _meta_model_weights(stakes)
+    key = (round.id, tuple(m.id for m in models))
+    if predictions.shape[1] == 1:
+        # A lone model is its own meta-model: MMC is zero by definition.
+        corr = scoring.numerai_corr(predictions, target.to_numpy())
+        result_corr, result_mmc, meta_corr = corr, np.zeros(1), float(corr[0])
+    else:
+        prepared = _prepared_era(round, predictions, weights, key)
+        result = prepared.score(target.to_numpy())
+        result_corr, result_mmc, meta_corr = result.corr, result.mmc, float(result.meta_corr)
+    Score.objects.bulk_create(
+        [
+            Score(round=round, model=m, day=day, corr=float(c), mmc=float(x), computed_at=now)
+            for m, c, x in zip(models, result_corr, result_mmc, strict=True)
+        ]
+    )
+    ScoreDay.objects.create(round=round, day=day, meta_corr=meta_corr, n_models=len(models), computed_at=now)
+    round.meta_corr = meta_corr

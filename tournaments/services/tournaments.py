@@ -1,0 +1,89 @@
+"""Tournament creation and edits (sponsor only)."""
+
+from datetime import datetime, timedelta
+
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from tournaments.errors import Conflict, InvalidInput, NotAllowed
+from tournaments.models import Tournament
+
+SCHEDULE_FIELDS = (
+    "first_round_at",
+    "round_interval",
+    "submission_window",
+    "resolution_lag",
+    "score_days",
+    "score_day_interval",
+)
+RULE_FIELDS = ("payout_threshold", "corr_multiplier", "mmc_multiplier", "payout_cap")
+EDITABLE_FIELDS = ("name", "description", "state", "token_symbol", "reward_pool") + SCHEDULE_FIELDS + RULE_FIELDS
+
+
+def _check_schedule(t: Tournament) -> None:
+    problems = []
+    for field in ("round_interval", "submission_window", "score_day_interval"):
+        if getattr(t, field) <= timedelta(0):
+            problems.append(f"{field} must be positive")
+    if t.resolution_lag < timedelta(0):
+        problems.append("resolution_lag must not be negative")
+    if t.submission_window > t.round_interval:
+        problems.append("submission_window must not exceed round_interval")
+    if t.score_days < 1:
+        problems.append("score_days must be at least 1")
+    if t.payout_cap <= 0:
+        problems.append("payout_cap must be positive")
+    if t.payout_threshold <= 0:
+        problems.append("payout_threshold must be positive")
+    if t.reward_pool < 0:
+        problems.append("reward_pool must not be negative")
+    if problems:
+        raise InvalidInput("; ".join(problems), details={"problems": problems})
+
+
+def tournament_create(
+    *,
+    sponsor: User,
+    name: str,
+    slug: str = "",
+    description: str = "",
+    first_round_at: datetime | None = None,
+    **options,
+) -> Tournament:
+    unknown = set(options) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise InvalidInput(f"unknown field(s): {', '.join(sorted(unknown))}")
+    if not name.strip():
+        raise InvalidInput("a tournament needs a name")
+    tournament = Tournament(
+        sponsor=sponsor,
+        name=name.strip(),
+        slug=slug or slugify(name)[:60],
+        description=description,
+        first_round_at=first_round_at or timezone.now(),
+        **options,
+    )
+    _check_schedule(tournament)
+    try:
+        with transaction.atomic():
+            tournament.save()
+    except IntegrityError:
+        raise Conflict(f"a tournament with slug '{tournament.slug}' already exists") from None
+    return tournament
+
+
+@transaction.atomic
+def tournament_update(*, tournament: Tournament, by: User, **changes) -> Tournament:
+    if tournament.sponsor_id != by.id:
+        raise NotAllowed("only the tournament's sponsor can edit it")
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise InvalidInput(f"field(s) cannot be edited: {', '.join(sorted(unknown))}")
+    tournament = Tournament.objects.select_for_update().get(pk=tournament.pk)
+    for field, value in changes.items():
+        setattr(tournament, field, value)
+    _check_schedule(tournament)
+    tournament.save()
+    return tournament
