@@ -121,7 +121,9 @@ def generate_signing_keypair() -> tuple[bytes, bytes]:
 def sign_receipt(private_key_bytes: bytes, receipt: Receipt) -> bytes:
     """Sign a receipt's canonical bytes; return the 64-byte Ed25519 signature."""
     if len(private_key_bytes) != KEY_SIZE:
-        raise ReceiptError(f"Ed25519 private key must be {KEY_SIZE} bytes, got {len(private_key_bytes)}")
+        raise ReceiptError(
+            f"Ed25519 private key must be {KEY_SIZE} bytes, got {len(private_key_bytes)}"
+        )
     key = ed25519.Ed25519PrivateKey.from_private_bytes(bytes(private_key_bytes))
     return key.sign(receipt.canonical_bytes())
 
@@ -129,9 +131,13 @@ def sign_receipt(private_key_bytes: bytes, receipt: Receipt) -> bytes:
 def verify_receipt(public_key_bytes: bytes, receipt: Receipt, signature: bytes) -> None:
     """Check the platform's signature on ``receipt``; raise :class:`ReceiptError` if it fails."""
     if len(public_key_bytes) != KEY_SIZE:
-        raise ReceiptError(f"Ed25519 public key must be {KEY_SIZE} bytes, got {len(public_key_bytes)}")
+        raise ReceiptError(
+            f"Ed25519 public key must be {KEY_SIZE} bytes, got {len(public_key_bytes)}"
+        )
     if len(signature) != SIGNATURE_SIZE:
-        raise ReceiptError(f"Ed25519 signature must be {SIGNATURE_SIZE} bytes, got {len(signature)}")
+        raise ReceiptError(
+            f"Ed25519 signature must be {SIGNATURE_SIZE} bytes, got {len(signature)}"
+        )
     try:
         key = ed25519.Ed25519PublicKey.from_public_bytes(bytes(public_key_bytes))
         key.verify(bytes(signature), receipt.canonical_bytes())

@@ -127,14 +127,21 @@ def submission_info(tournament: str, round_number: int, model_id: int) -> bytes:
         raise TypeError("tournament must be a str slug")
     slug = tournament.encode("utf-8")
     if not 1 <= len(slug) <= MAX_SLUG_BYTES:
-        raise ValueError(f"tournament slug must be 1..{MAX_SLUG_BYTES} bytes of UTF-8, got {len(slug)}")
+        raise ValueError(
+            f"tournament slug must be 1..{MAX_SLUG_BYTES} bytes of UTF-8, got {len(slug)}"
+        )
     for name, value in (("round_number", round_number), ("model_id", model_id)):
         # bool is an int subclass; True as a round number is a bug, not a round.
         if not isinstance(value, int) or isinstance(value, bool):
             raise TypeError(f"{name} must be an int, got {type(value).__name__}")
         if not 0 <= value <= MAX_UINT64:
             raise ValueError(f"{name} must be in 0..2**64-1, got {value}")
-    return INFO_LABEL + struct.pack(">H", len(slug)) + slug + struct.pack(">QQ", round_number, model_id)
+    return (
+        INFO_LABEL
+        + struct.pack(">H", len(slug))
+        + slug
+        + struct.pack(">QQ", round_number, model_id)
+    )
 
 
 def seal(plaintext: bytes, public_key: bytes, info: bytes) -> bytes:
