@@ -108,7 +108,8 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded scheduler thread and the ASGI server share the file: wait on locks
-    # instead of failing, and let readers proceed during a write (WAL).
+    # instead of failing, let readers proceed during a write (WAL), and take the write
+    # lock when a transaction starts (IMMEDIATE) so two writers never deadlock on upgrade.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 30, "init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"}
     )
@@ -187,9 +188,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "config.api_pagination.ApiPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.api_tools.ArenaAutoSchema",
     "EXCEPTION_HANDLER": "config.api_errors.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
@@ -205,6 +206,12 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Tournaments, rounds, models, submissions, scores and payouts.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Separate request/response components: file fields are binary uploads in requests.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "RoundStateEnum": "tournaments.models.RoundState",
+        "TournamentStateEnum": "tournaments.models.TournamentState",
+    },
 }
 
 # --- Security (production) ---------------------------------------------------------------

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from tournaments.fields import WeiField, tokens_to_wei
 
@@ -217,7 +218,8 @@ class Submission(models.Model):
     state = models.CharField(max_length=16, choices=SubmissionState.choices, default=SubmissionState.VALID)
     error = models.TextField(blank=True)
     is_counted = models.BooleanField(default=False)  # chosen at close
-    created_at = models.DateTimeField(auto_now_add=True)
+    # When the platform accepted it (the service's clock, so simulated runs stay consistent).
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -5,9 +5,12 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from django.db.models import Avg, Count, Q, QuerySet
+from arena_client.validation import read_predictions, validate_predictions
+from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from tournaments.blobs import blob_store
+from tournaments.errors import NotAllowed, NotFound
 from tournaments.models import (
     DatasetKind,
     DatasetVersion,
@@ -15,6 +18,7 @@ from tournaments.models import (
     Payout,
     Round,
     RoundState,
+    RoundTarget,
     Score,
     StakeSnapshot,
     Submission,
@@ -98,11 +102,9 @@ def predictions_matrix(*, round: Round) -> tuple[list[ModelSlot], np.ndarray]:
     subs = list(submissions_counted(round=round).order_by("model_id"))
     matrix = np.empty((len(ids), len(subs)), dtype=np.float64)
     for j, sub in enumerate(subs):
-        frame = _table_by_cid(sub.cid, sub.filename)
-        series = pd.Series(
-            pd.to_numeric(frame["prediction"]).to_numpy(dtype=float), index=frame["id"].astype(str)
-        )
-        matrix[:, j] = series.reindex(ids).to_numpy()
+        # The same reader and rules as at upload; returns values in live-id order.
+        data = blob_store().get(sub.cid)
+        matrix[:, j] = validate_predictions(read_predictions(data, sub.filename), ids).values
     return [s.model for s in subs], matrix
 
 
@@ -197,3 +199,206 @@ def round_summary(*, round: Round) -> dict:
         "valid_submissions": counts["valid"],
         "mean_corr": mean_corr,
     }
+
+
+# --- Site pages --------------------------------------------------------------------------
+# Composite reads for the server-rendered pages (tournaments/views.py): one call per page.
+
+
+def dataset_for_download(*, tournament: Tournament, dataset_id: int, by) -> DatasetVersion:
+    """A downloadable data file. A scheduled round's live data stays with its sponsor until it opens."""
+    dataset = (
+        DatasetVersion.objects.select_related("round").filter(tournament=tournament, pk=dataset_id).first()
+    )
+    if dataset is None:
+        raise NotFound(f"no data set {dataset_id} in {tournament.slug}")
+    hidden = dataset.round is not None and dataset.round.state == RoundState.SCHEDULED
+    if hidden and tournament.sponsor_id != getattr(by, "id", None):
+        raise NotFound(f"round {dataset.round.number}'s live data is published when the round opens")
+    return dataset
+
+
+def dataset_content(*, dataset: DatasetVersion) -> bytes:
+    """The stored bytes of a data file (its CID was checked when it was stored)."""
+    return blob_store().get(dataset.cid)
+
+
+def rounds_recent(*, limit: int = 10) -> QuerySet[Round]:
+    """Latest rounds that have opened, across active tournaments (home page)."""
+    return (
+        Round.objects.exclude(state=RoundState.SCHEDULED)
+        .filter(tournament__state=TournamentState.ACTIVE)
+        .select_related("tournament")
+        .annotate(n_submissions=Count("submissions"))
+        .order_by("-opens_at", "-id")[:limit]
+    )
+
+
+def rounds_with_counts(*, tournament: Tournament) -> QuerySet[Round]:
+    """All rounds of a tournament, newest first, with submission and model counts."""
+    return tournament.rounds.annotate(
+        n_submissions=Count("submissions"),
+        n_models=Count("submissions__model", distinct=True),
+        n_valid=Count(
+            "submissions",
+            filter=Q(submissions__state=SubmissionState.VALID, submissions__is_counted=True),
+        ),
+    ).order_by("-number")
+
+
+def round_scheduled_next(*, tournament: Tournament) -> Round | None:
+    return tournament.rounds.filter(state=RoundState.SCHEDULED).order_by("number").first()
+
+
+def tournament_page(*, tournament: Tournament, now: datetime) -> dict:
+    """Everything the public tournament page shows."""
+    return {
+        "current_round": round_current_open(tournament=tournament, now=now),
+        "next_round": round_scheduled_next(tournament=tournament),
+        "rounds": list(rounds_with_counts(tournament=tournament)[:50]),
+        "datasets": datasets_current(tournament=tournament),
+        "n_models": tournament.model_slots.count(),
+    }
+
+
+def round_page(*, round: Round) -> dict:
+    """Transitions, counts, per-day meta-model corr, per-model scores and payouts of a round."""
+    scores = list(round_scores_latest(round=round).order_by("-corr", "model__name"))
+    payouts = list(
+        round.payouts.select_related("model", "model__owner").order_by("-amount", "model__name")
+    )
+    return {
+        "transitions": list(round.transitions.all()),
+        "summary": round_summary(round=round),
+        "n_models": round.submissions.values("model").distinct().count(),
+        "score_days": list(round.score_days.all()),
+        "scores": scores,
+        "payouts": payouts,
+        "live_dataset": DatasetVersion.objects.filter(round=round).first(),
+    }
+
+
+def rounds_awaiting_live_data(*, tournament: Tournament) -> QuerySet[Round]:
+    """Rounds whose live data may still be uploaded or replaced (not yet open)."""
+    return tournament.rounds.filter(state=RoundState.SCHEDULED).order_by("number")
+
+
+def rounds_awaiting_targets(*, tournament: Tournament) -> QuerySet[Round]:
+    """Rounds that take score-day targets: closed, or scoring with days left."""
+    return tournament.rounds.filter(state__in=[RoundState.CLOSED, RoundState.SCORING]).order_by("number")
+
+
+def sponsor_dashboard(*, tournament: Tournament, by) -> dict:
+    """What a sponsor needs to keep rounds running: data per round, targets per closed round.
+
+    Only the tournament's sponsor may see it (NotAllowed otherwise).
+    """
+    if tournament.sponsor_id != getattr(by, "id", None):
+        raise NotAllowed("only the tournament's sponsor can see its dashboard")
+    rounds = list(rounds_with_counts(tournament=tournament).select_related("live_dataset"))
+    targets: dict[int, list[int]] = {}
+    for round_id, day in RoundTarget.objects.filter(round__tournament=tournament).values_list(
+        "round_id", "day"
+    ):
+        targets.setdefault(round_id, []).append(day)
+    for r in rounds:
+        r.target_days = sorted(targets.get(r.id, []))
+    return {
+        "rounds": rounds,
+        "scheduled_rounds": rounds_awaiting_live_data(tournament=tournament),
+        "target_rounds": rounds_awaiting_targets(tournament=tournament),
+        "datasets": list(
+            tournament.datasets.filter(round__isnull=True).order_by("kind", "-version")
+        ),
+    }
+
+
+def models_of_owner(*, owner) -> list[dict]:
+    """A modeler's models with stake, latest submission and latest scores."""
+    rows = []
+    for model in ModelSlot.objects.filter(owner=owner).select_related("tournament").order_by(
+        "tournament__name", "name"
+    ):
+        latest_sub = (
+            model.submissions.select_related("round").order_by("-created_at", "-id").first()
+        )
+        latest_score = (
+            model.scores.select_related("round").order_by("-round__number", "-day").first()
+        )
+        rows.append({"model": model, "submission": latest_sub, "score": latest_score})
+    return rows
+
+
+def model_rounds(*, model: ModelSlot) -> list[dict]:
+    """Per round the model took part in: its submissions, latest score and payout."""
+    submissions: dict[int, list[Submission]] = {}
+    for sub in model.submissions.order_by("-created_at", "-id"):
+        submissions.setdefault(sub.round_id, []).append(sub)
+    scores = {}
+    for score in model.scores.order_by("round_id", "day"):
+        scores[score.round_id] = score  # the last day wins
+    payouts = {p.round_id: p for p in model.payouts.all()}
+    round_ids = set(submissions) | set(scores) | set(payouts)
+    return [
+        {
+            "round": r,
+            "submissions": submissions.get(r.id, []),
+            "score": scores.get(r.id),
+            "payout": payouts.get(r.id),
+        }
+        for r in Round.objects.filter(id__in=round_ids).order_by("-number")
+    ]
+
+
+def model_private(*, model: ModelSlot, by) -> dict:
+    """The owner's view of a model: the public page plus submissions and stake events."""
+    if model.owner_id != getattr(by, "id", None):
+        raise NotAllowed("you can only manage your own models")
+    return model_page(model=model) | {
+        "stake_events": list(model.stake_events.select_related("round")[:50]),
+        "open_round": round_current_open(tournament=model.tournament, now=timezone.now()),
+    }
+
+
+def model_page(*, model: ModelSlot) -> dict:
+    """The public model profile: stake, score history (oldest first) and per-round results."""
+    return {
+        "history": model_score_history(model=model),
+        "rounds": model_rounds(model=model),
+        "stake_locked": stake_locked(model=model),
+    }
+
+
+# --- REST API ----------------------------------------------------------------------------
+# Reads the API needs beyond the ones above (tournaments/apis/).
+
+
+def model_list(*, owner, tournament: Tournament | None = None) -> QuerySet[ModelSlot]:
+    """A modeler's models (optionally in one tournament), by tournament and name."""
+    qs = ModelSlot.objects.filter(owner=owner).select_related("tournament", "owner")
+    if tournament is not None:
+        qs = qs.filter(tournament=tournament)
+    return qs.order_by("tournament__slug", "name")
+
+
+def submissions_of_model(*, model: ModelSlot, by) -> QuerySet[Submission]:
+    """A model's uploads, newest first; owner only (NotAllowed otherwise).
+
+    Each carries `replaced`: a later upload to the same round supersedes it, so it will not
+    (or did not) count.
+    """
+    if model.owner_id != getattr(by, "id", None):
+        raise NotAllowed("only the model's owner can see its submissions")
+    later = Submission.objects.filter(round=OuterRef("round"), model=OuterRef("model")).filter(
+        Q(created_at__gt=OuterRef("created_at")) | Q(created_at=OuterRef("created_at"), id__gt=OuterRef("id"))
+    )
+    return (
+        model.submissions.select_related("round")
+        .annotate(replaced=Exists(later))
+        .order_by("-created_at", "-id")
+    )
+
+
+def scores_of_model(*, model: ModelSlot) -> QuerySet[Score]:
+    """Every score day of a model, newest round and day first."""
+    return model.scores.select_related("round").order_by("-round__number", "-day")

@@ -22,7 +22,8 @@ def read_table(data: bytes, filename: str) -> pd.DataFrame:
         if name.endswith(".parquet") or data[:4] == b"PAR1":
             return pd.read_parquet(io.BytesIO(data))
         if name.endswith(".csv") or name.endswith(".txt") or not name:
-            return pd.read_csv(io.BytesIO(data))
+            # ids and eras stay text: "0012" must not become 12.
+            return pd.read_csv(io.BytesIO(data), dtype={"id": str, "era": str})
     except Exception as exc:  # noqa: BLE001 - parser errors vary by engine; all mean "unreadable"
         raise InvalidInput(f"could not read {filename or 'the file'}: {exc}") from exc
     raise InvalidInput(f"unsupported file type {filename!r}: upload .csv or .parquet")

@@ -6,8 +6,15 @@ from django.db import transaction
 from django.db.models import Max
 
 from tournaments.blobs import blob_store
-from tournaments.errors import Conflict, InvalidInput, NotAllowed
-from tournaments.models import DatasetKind, DatasetVersion, Round, RoundState, RoundTarget, Tournament
+from tournaments.errors import Conflict, InvalidInput, NotAllowed, TooLarge
+from tournaments.models import (
+    DatasetKind,
+    DatasetVersion,
+    Round,
+    RoundState,
+    RoundTarget,
+    Tournament,
+)
 from tournaments.selectors import live_ids
 from tournaments.tables import check_dataset, check_targets, read_table
 
@@ -20,7 +27,7 @@ def _sponsor_only(tournament: Tournament, by: User) -> None:
 def _check_size(data: bytes) -> None:
     limit = settings.ARENA_MAX_DATASET_BYTES
     if len(data) > limit:
-        raise InvalidInput(f"file is {len(data)} bytes; the limit is {limit} bytes")
+        raise TooLarge(f"file is {len(data)} bytes; the limit is {limit} bytes")
 
 
 def dataset_upload(
@@ -38,17 +45,17 @@ def dataset_upload(
         raise InvalidInput(f"unknown data set kind {kind!r}: use {', '.join(DatasetKind.values)}")
     if (kind == DatasetKind.LIVE) != (round is not None):
         raise InvalidInput("live data is uploaded for a round; training/validation data is not")
-    if round is not None:
-        if round.tournament_id != tournament.id:
-            raise InvalidInput("that round belongs to another tournament")
-        if round.state != RoundState.SCHEDULED:
-            raise Conflict(f"round {round.number} is {round.state}: live data is fixed once it opens")
+    if round is not None and round.tournament_id != tournament.id:
+        raise InvalidInput("that round belongs to another tournament")
     _check_size(data)
     frame = read_table(data, filename)
     summary = check_dataset(frame, require_target=kind != DatasetKind.LIVE)
     cid = blob_store().put(data)
     with transaction.atomic():
         if round is not None:
+            round = Round.objects.select_for_update().get(pk=round.pk)
+            if round.state != RoundState.SCHEDULED:
+                raise Conflict(f"round {round.number} is {round.state}: live data is fixed once it opens")
             # Replacing a scheduled round's live data: the old row goes, the blob stays.
             DatasetVersion.objects.filter(round=round).delete()
         last = (
@@ -77,17 +84,19 @@ def round_target_upload(
 ) -> RoundTarget:
     """Register the target for score day `day`; once scored, a day's target cannot change."""
     _sponsor_only(round.tournament, by)
-    if not 1 <= day <= round.total_score_days:
-        raise InvalidInput(f"day must be between 1 and {round.total_score_days}")
-    if round.state in (RoundState.SCHEDULED, RoundState.OPEN):
-        raise Conflict(f"round {round.number} is {round.state}: targets come after it closes")
-    if day <= round.scored_days:
-        raise Conflict(f"day {day} of round {round.number} is already scored")
     _check_size(data)
     frame = read_table(data, filename)
     check_targets(frame, live_ids(round=round))
-    cid = blob_store().put(data)
     with transaction.atomic():
+        # Decide on the round's current state under its row lock, not on the caller's copy.
+        round = Round.objects.select_for_update().get(pk=round.pk)
+        if not 1 <= day <= round.total_score_days:
+            raise InvalidInput(f"day must be between 1 and {round.total_score_days}")
+        if round.state in (RoundState.SCHEDULED, RoundState.OPEN):
+            raise Conflict(f"round {round.number} is {round.state}: targets come after it closes")
+        if day <= round.scored_days:
+            raise Conflict(f"day {day} of round {round.number} is already scored")
+        cid = blob_store().put(data)
         target, _ = RoundTarget.objects.update_or_create(
             round=round, day=day, defaults={"cid": cid, "rows": len(frame)}
         )

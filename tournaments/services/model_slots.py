@@ -5,6 +5,7 @@ from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from tournaments.errors import Conflict, InvalidInput, NotAllowed
+from tournaments.fields import wei_to_tokens
 from tournaments.models import ModelSlot, StakeEvent, StakeEventKind, Tournament, TournamentState
 
 
@@ -63,7 +64,11 @@ def stake_release(*, model: ModelSlot, by: User, amount: int) -> ModelSlot:
         current = ModelSlot.objects.select_for_update().get(pk=model.pk)
         free = current.stake - locked
         if amount > free:
+            symbol = current.tournament.token_symbol
             raise Conflict(
-                f"only {free} wei can be released now; {locked} wei backs unsettled rounds"
+                f"only {wei_to_tokens(max(free, 0)).normalize():f} {symbol} ({max(free, 0)} wei) "
+                f"can be released now; {wei_to_tokens(locked).normalize():f} {symbol} ({locked} wei) "
+                "backs unsettled rounds",
+                details={"free_wei": str(max(free, 0)), "locked_wei": str(locked)},
             )
         return stake_change(model=current, amount=-amount, kind=StakeEventKind.RELEASE)

@@ -4,8 +4,8 @@ from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
 
 import numpy as np
-import scoring
 
+import scoring
 from tournaments.fields import wei_to_tokens
 from tournaments.models import (
     Payout,
@@ -18,10 +18,14 @@ from tournaments.selectors import stake_snapshot_map
 
 
 def _fraction_to_wei(stake_wei: int, payout_tokens: float, stake_tokens: float) -> int:
-    """stake_wei × (payout / stake), truncated toward zero so we never pay a wei too much."""
+    """stake_wei × (payout / stake), truncated toward zero so we never pay a wei too much.
+
+    The per-stake fraction is rounded to 15 significant digits (float's precision) so that
+    float noise (60 × 0.05 = 3.0000000000000004) cannot add wei to an exact cap.
+    """
     if stake_wei == 0 or stake_tokens == 0:
         return 0
-    fraction = Decimal(repr(payout_tokens)) / Decimal(repr(stake_tokens))
+    fraction = Decimal(f"{payout_tokens / stake_tokens:.15g}")
     return int((Decimal(stake_wei) * fraction).to_integral_value(rounding=ROUND_DOWN))
 
 

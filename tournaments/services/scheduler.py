@@ -64,9 +64,17 @@ def _round_step(round: Round, now: datetime, report: TickReport) -> bool:
     return False
 
 
-def scheduler_tick(*, now: datetime, max_steps: int = 1000) -> TickReport:
+def _active(tournaments: list[Tournament] | None):
+    qs = Tournament.objects.filter(state=TournamentState.ACTIVE)
+    return qs if tournaments is None else qs.filter(pk__in=[t.pk for t in tournaments])
+
+
+def scheduler_tick(
+    *, now: datetime, tournaments: list[Tournament] | None = None, max_steps: int = 1000
+) -> TickReport:
+    """Advance every due round of the active tournaments (or only of `tournaments`)."""
     report = TickReport()
-    for tournament in Tournament.objects.filter(state=TournamentState.ACTIVE):
+    for tournament in _active(tournaments):
         if round_schedule_next(tournament=tournament, now=now):
             report.actions.append(f"{tournament.slug}: scheduled a round")
         rounds = tournament.rounds.exclude(state=RoundState.SETTLED).select_related("tournament")
@@ -83,10 +91,12 @@ def scheduler_tick(*, now: datetime, max_steps: int = 1000) -> TickReport:
     return report
 
 
-def next_due_time(*, after: datetime) -> datetime | None:
+def next_due_time(
+    *, after: datetime, tournaments: list[Tournament] | None = None
+) -> datetime | None:
     """The earliest scheduled moment after `after` (for a simulated clock to jump to)."""
     candidates = []
-    for tournament in Tournament.objects.filter(state=TournamentState.ACTIVE):
+    for tournament in _active(tournaments):
         last = tournament.rounds.order_by("-number").first()
         nxt = 1 if last is None else last.number + 1
         candidates.append(tournament.first_round_at + (nxt - 1) * tournament.round_interval)

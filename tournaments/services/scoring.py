@@ -9,8 +9,8 @@ from collections import OrderedDict
 from datetime import datetime
 
 import numpy as np
-import scoring
 
+import scoring
 from tournaments.blobs import blob_store
 from tournaments.errors import Conflict
 from tournaments.fields import wei_to_tokens
@@ -18,11 +18,11 @@ from tournaments.models import Round, RoundTarget, Score, ScoreDay
 from tournaments.selectors import live_ids, predictions_matrix, stake_snapshot_map
 from tournaments.tables import check_targets, read_table
 
-_PREPARED_CACHE: "OrderedDict[tuple, object]" = OrderedDict()
+_PREPARED_CACHE: "OrderedDict[tuple, scoring.RankedEra]" = OrderedDict()
 _CACHE_SIZE = 8
 
 
-def _prepared_era(round: Round, predictions: np.ndarray, stakes: np.ndarray, key: tuple):
+def _prepared_era(predictions: np.ndarray, stakes: np.ndarray, key: tuple) -> scoring.RankedEra:
     prepared = _PREPARED_CACHE.get(key)
     if prepared is None:
         prepared = scoring.prepare_era(predictions, stakes)
@@ -56,14 +56,11 @@ def score_round_day(*, round: Round, day: int, now: datetime) -> None:
     stakes = np.array([float(wei_to_tokens(snapshot.get(m.id, 0))) for m in models])
     weights = _meta_model_weights(stakes)
     key = (round.id, tuple(m.id for m in models))
-    if predictions.shape[1] == 1:
-        # A lone model is its own meta-model: MMC is zero by definition.
-        corr = scoring.numerai_corr(predictions, target.to_numpy())
-        result_corr, result_mmc, meta_corr = corr, np.zeros(1), float(corr[0])
-    else:
-        prepared = _prepared_era(round, predictions, weights, key)
-        result = prepared.score(target.to_numpy())
-        result_corr, result_mmc, meta_corr = result.corr, result.mmc, float(result.meta_corr)
+    prepared = _prepared_era(predictions, weights, key)
+    target_values = target.to_numpy()
+    result = prepared.score(target_values)
+    meta_corr = float(scoring.numerai_corr(prepared.meta_model, target_values)[0])
+    result_corr, result_mmc = result.corr, result.mmc
     Score.objects.bulk_create(
         [
             Score(round=round, model=m, day=day, corr=float(c), mmc=float(x), computed_at=now)

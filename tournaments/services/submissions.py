@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from tournaments.blobs import blob_store
-from tournaments.errors import Conflict, InvalidInput, NotAllowed
+from tournaments.errors import Conflict, InvalidInput, NotAllowed, TooLarge
 from tournaments.models import ModelSlot, Round, RoundState, Submission, SubmissionState
 from tournaments.selectors import live_ids, round_current_open
 
@@ -36,14 +36,13 @@ def submission_upload(
     if model.owner_id != by.id:
         raise NotAllowed("you can only submit for your own models")
     round = _open_round_for_upload(model, now)
-    limit = settings.ARENA_MAX_PREDICTION_BYTES
-    if len(data) > limit:
-        raise InvalidInput(f"file is {len(data)} bytes; the limit is {limit} bytes", code="too_large")
     try:
-        frame = read_predictions(data, filename)
+        frame = read_predictions(data, filename, max_bytes=settings.ARENA_MAX_PREDICTION_BYTES)
         validated = validate_predictions(frame, live_ids(round=round))
     except PredictionFileError as exc:
-        raise InvalidInput(str(exc), details={"problems": exc.problems}) from exc
+        too_large = exc.problems[0]["code"] == "file_too_large"
+        error = TooLarge if too_large else InvalidInput
+        raise error(str(exc), details={"problems": exc.problems}) from exc
     cid = blob_store().put(data)
     with transaction.atomic():
         # Re-check under the round's row lock: the round may have closed meanwhile.
@@ -59,6 +58,7 @@ def submission_upload(
             cid=cid,
             filename=filename,
             size_bytes=len(data),
-            rows=validated.rows,
+            rows=len(validated),
             state=SubmissionState.VALID,
+            created_at=now,
         )

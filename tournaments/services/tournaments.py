@@ -87,3 +87,34 @@ def tournament_update(*, tournament: Tournament, by: User, **changes) -> Tournam
     _check_schedule(tournament)
     tournament.save()
     return tournament
+
+
+def tournament_launch(
+    *,
+    sponsor: User,
+    training_data: bytes,
+    training_filename: str,
+    now: datetime | None = None,
+    **fields,
+) -> Tournament:
+    """Create a tournament with its training data and schedule its first round, all or nothing.
+
+    The data file is checked before anything is stored (dataset_upload); if it is rejected,
+    or the slug is taken, no tournament row remains. Scheduling round 1 right away lets the
+    sponsor upload its live data before it opens.
+    """
+    from tournaments.models import DatasetKind
+    from tournaments.services.datasets import dataset_upload
+    from tournaments.services.lifecycle import round_schedule_next
+
+    with transaction.atomic():
+        tournament = tournament_create(sponsor=sponsor, **fields)
+        dataset_upload(
+            tournament=tournament,
+            by=sponsor,
+            kind=DatasetKind.TRAINING,
+            data=training_data,
+            filename=training_filename,
+        )
+        round_schedule_next(tournament=tournament, now=now or timezone.now())
+    return tournament

@@ -1,0 +1,5 @@
+from django.contrib import admin
+
+from demo.models import DemoTournament
+
+admin.site.register(DemoTournament)
