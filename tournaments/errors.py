@@ -23,6 +23,13 @@ class InvalidInput(ArenaError):
     code = "invalid"
 
 
+class TooLarge(InvalidInput):
+    """An upload over the size limit (HTTP 413); still an InvalidInput for callers."""
+
+    status = 413
+    code = "too_large"
+
+
 class NotAllowed(ArenaError):
     status = 403
     code = "forbidden"
