@@ -1,0 +1,414 @@
+"""Server-rendered pages. Thin: validate with a form, call one service or selector, render.
+
+Services raise ArenaError subclasses; `_reject` turns one into a form error with the
+service's message (and the offending rows in `details`) at the error's HTTP status.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from tournaments import selectors
+from tournaments.charts import score_history_svg
+from tournaments.errors import ArenaError, NotAllowed, NotFound
+from tournaments.forms import (
+    DatasetUploadForm,
+    LeaderboardForm,
+    LiveDataUploadForm,
+    ModelCreateForm,
+    PredictionUploadForm,
+    StakeForm,
+    TargetUploadForm,
+    TournamentCreateForm,
+)
+from tournaments.models import ModelSlot, Round, RoundState, Tournament
+from tournaments.services.datasets import dataset_upload, round_target_upload
+from tournaments.services.model_slots import model_create, stake_deposit, stake_release
+from tournaments.services.submissions import submission_upload
+from tournaments.services.tournaments import tournament_launch
+from tournaments.templatetags.arena import format_tokens
+
+
+def _reject(form, exc: ArenaError) -> int:
+    """Show a service's refusal on the form; return the HTTP status to answer with."""
+    if isinstance(exc, NotAllowed):
+        raise PermissionDenied(exc.message)
+    if isinstance(exc, NotFound):
+        raise Http404(exc.message)
+    form.add_error(None, exc.message)
+    form.arena_error = exc  # templates/includes/arena_error.html shows exc.details
+    return exc.status
+
+
+def _tournament(slug: str) -> Tournament:
+    return get_object_or_404(Tournament.objects.select_related("sponsor"), slug=slug)
+
+
+# --- Everyone ----------------------------------------------------------------------------
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "tournaments/home.html",
+        {
+            "tournaments": selectors.tournament_list()[:12],
+            "recent_rounds": selectors.rounds_recent(limit=10),
+        },
+    )
+
+
+@require_GET
+def tournament_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request, "tournaments/tournament_list.html", {"tournaments": selectors.tournament_list()}
+    )
+
+
+@require_GET
+def tournament_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    tournament = _tournament(slug)
+    page = selectors.tournament_page(tournament=tournament, now=timezone.now())
+    return render(
+        request,
+        "tournaments/tournament_detail.html",
+        page | {"tournament": tournament, "is_sponsor": tournament.sponsor_id == request.user.id},
+    )
+
+
+@require_GET
+def round_detail(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    rnd = get_object_or_404(
+        Round.objects.select_related("tournament"), tournament__slug=slug, number=number
+    )
+    page = selectors.round_page(round=rnd)
+    return render(
+        request,
+        "tournaments/round_detail.html",
+        page
+        | {
+            "round": rnd,
+            "tournament": rnd.tournament,
+            "resolved": rnd.state in (RoundState.RESOLVED, RoundState.SETTLED),
+        },
+    )
+
+
+@require_GET
+def leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
+    tournament = _tournament(slug)
+    form = LeaderboardForm(request.GET or None)
+    metric, last_n = form.choice()
+    rows = selectors.leaderboard(tournament=tournament, metric=metric, last_n=last_n)
+    return render(
+        request,
+        "tournaments/leaderboard.html",
+        {
+            "tournament": tournament,
+            "form": form,
+            "rows": rows,
+            "metric": metric,
+            "metric_label": dict(LeaderboardForm.METRICS)[metric],
+            "last_n": last_n,
+        },
+    )
+
+
+@require_GET
+def model_profile(request: HttpRequest, slug: str, name: str) -> HttpResponse:
+    model = get_object_or_404(
+        ModelSlot.objects.select_related("owner", "tournament"), tournament__slug=slug, name=name
+    )
+    page = selectors.model_page(model=model)
+    return render(
+        request,
+        "tournaments/model_profile.html",
+        page
+        | {
+            "model": model,
+            "tournament": model.tournament,
+            "chart": score_history_svg(history=page["history"], model_name=model.name),
+            "is_owner": model.owner_id == request.user.id,
+        },
+    )
+
+
+@require_GET
+def dataset_download(request: HttpRequest, slug: str, dataset_id: int) -> HttpResponse:
+    tournament = _tournament(slug)
+    try:
+        dataset = selectors.dataset_for_download(
+            tournament=tournament, dataset_id=dataset_id, by=request.user
+        )
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    response = HttpResponse(
+        selectors.dataset_content(dataset=dataset), content_type="application/octet-stream"
+    )
+    stem = f"{tournament.slug}-{dataset.kind}-v{dataset.version}"
+    suffix = ".parquet" if dataset.filename.lower().endswith(".parquet") else ".csv"
+    response["Content-Disposition"] = f'attachment; filename="{stem}{suffix}"'
+    response["X-Content-CID"] = dataset.cid
+    return response
+
+
+# --- Sponsors ----------------------------------------------------------------------------
+
+
+@login_required
+def tournament_create(request: HttpRequest) -> HttpResponse:
+    form = TournamentCreateForm(request.POST or None, request.FILES or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            tournament = tournament_launch(sponsor=request.user, **form.service_kwargs())
+        except ArenaError as exc:
+            status = _reject(form, exc)
+        else:
+            messages.success(
+                request,
+                f"Tournament “{tournament.name}” created. Upload the live data of round 1 to open it.",
+            )
+            return redirect("tournament-dashboard", slug=tournament.slug)
+    elif request.method == "POST":
+        status = 400
+    return render(request, "tournaments/tournament_create.html", {"form": form}, status=status)
+
+
+def _dashboard(
+    request: HttpRequest, tournament: Tournament, status: int = 200, **forms
+) -> HttpResponse:
+    try:
+        page = selectors.sponsor_dashboard(tournament=tournament, by=request.user)
+    except NotAllowed as exc:
+        raise PermissionDenied(exc.message) from exc
+    context = page | {
+        "tournament": tournament,
+        "dataset_form": forms.get("dataset_form") or DatasetUploadForm(),
+        "live_form": forms.get("live_form") or LiveDataUploadForm(rounds=page["scheduled_rounds"]),
+        "target_form": forms.get("target_form") or TargetUploadForm(rounds=page["target_rounds"]),
+    }
+    return render(request, "tournaments/tournament_dashboard.html", context, status=status)
+
+
+@login_required
+@require_GET
+def tournament_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
+    return _dashboard(request, _tournament(slug))
+
+
+@login_required
+@require_POST
+def dashboard_dataset_upload(request: HttpRequest, slug: str) -> HttpResponse:
+    tournament = _tournament(slug)
+    form = DatasetUploadForm(request.POST, request.FILES)
+    status = 400
+    if form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            dataset = dataset_upload(
+                tournament=tournament,
+                by=request.user,
+                kind=form.cleaned_data["kind"],
+                data=upload.read(),
+                filename=upload.name,
+            )
+        except ArenaError as exc:
+            status = _reject(form, exc)
+        else:
+            messages.success(
+                request,
+                f"{dataset.kind.capitalize()} data v{dataset.version} stored: {dataset.rows:,} rows.",
+            )
+            return redirect("tournament-dashboard", slug=slug)
+    return _dashboard(request, tournament, status, dataset_form=form)
+
+
+@login_required
+@require_POST
+def dashboard_live_upload(request: HttpRequest, slug: str) -> HttpResponse:
+    tournament = _tournament(slug)
+    rounds = selectors.rounds_awaiting_live_data(tournament=tournament)
+    form = LiveDataUploadForm(request.POST, request.FILES, rounds=rounds)
+    status = 400
+    if form.is_valid():
+        upload = form.cleaned_data["file"]
+        rnd = form.cleaned_data["round"]
+        try:
+            dataset = dataset_upload(
+                tournament=tournament,
+                by=request.user,
+                kind="live",
+                round=rnd,
+                data=upload.read(),
+                filename=upload.name,
+            )
+        except ArenaError as exc:
+            status = _reject(form, exc)
+        else:
+            messages.success(
+                request, f"Live data for round {rnd.number} stored: {dataset.rows:,} rows."
+            )
+            return redirect("tournament-dashboard", slug=slug)
+    return _dashboard(request, tournament, status, live_form=form)
+
+
+@login_required
+@require_POST
+def dashboard_target_upload(request: HttpRequest, slug: str) -> HttpResponse:
+    tournament = _tournament(slug)
+    rounds = selectors.rounds_awaiting_targets(tournament=tournament)
+    form = TargetUploadForm(request.POST, request.FILES, rounds=rounds)
+    status = 400
+    if form.is_valid():
+        upload = form.cleaned_data["file"]
+        rnd = form.cleaned_data["round"]
+        try:
+            round_target_upload(
+                round=rnd,
+                by=request.user,
+                day=form.cleaned_data["day"],
+                data=upload.read(),
+                filename=upload.name,
+            )
+        except ArenaError as exc:
+            status = _reject(form, exc)
+        else:
+            messages.success(
+                request, f"Target for round {rnd.number}, day {form.cleaned_data['day']} stored."
+            )
+            return redirect("tournament-dashboard", slug=slug)
+    return _dashboard(request, tournament, status, target_form=form)
+
+
+# --- Modelers ----------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def my_models(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "tournaments/my_models.html",
+        {"rows": selectors.models_of_owner(owner=request.user)},
+    )
+
+
+@login_required
+def my_model_create(request: HttpRequest) -> HttpResponse:
+    tournaments = selectors.tournament_list()
+    initial = {"tournament": request.GET.get("tournament")} if request.method == "GET" else None
+    form = ModelCreateForm(request.POST or None, tournaments=tournaments, initial=initial)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            model = model_create(
+                owner=request.user,
+                tournament=form.cleaned_data["tournament"],
+                name=form.cleaned_data["name"],
+            )
+        except ArenaError as exc:
+            status = _reject(form, exc)
+        else:
+            messages.success(request, f"Model {model.name} registered in {model.tournament.name}.")
+            return redirect("my-model", pk=model.pk)
+    elif request.method == "POST":
+        status = 400
+    return render(request, "tournaments/my_model_create.html", {"form": form}, status=status)
+
+
+def _my_model(request: HttpRequest, pk: int, status: int = 200, **forms) -> HttpResponse:
+    model = get_object_or_404(ModelSlot.objects.select_related("owner", "tournament"), pk=pk)
+    try:
+        page = selectors.model_private(model=model, by=request.user)
+    except NotAllowed as exc:
+        raise PermissionDenied(exc.message) from exc
+    context = page | {
+        "model": model,
+        "tournament": model.tournament,
+        "stake_free": max(0, model.stake - page["stake_locked"]),
+        "upload_form": forms.get("upload_form") or PredictionUploadForm(),
+        "stake_form": forms.get("stake_form") or StakeForm(prefix="stake"),
+        "release_form": forms.get("release_form") or StakeForm(prefix="release"),
+        "chart": score_history_svg(history=page["history"], model_name=model.name),
+    }
+    return render(request, "tournaments/my_model.html", context, status=status)
+
+
+@login_required
+@require_GET
+def my_model(request: HttpRequest, pk: int) -> HttpResponse:
+    return _my_model(request, pk)
+
+
+def _model(pk: int) -> ModelSlot:
+    # Ownership is the services' rule: they answer NotAllowed (403) for another's model.
+    return get_object_or_404(ModelSlot.objects.select_related("tournament"), pk=pk)
+
+
+@login_required
+@require_POST
+def my_model_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    model = _model(pk)
+    form = PredictionUploadForm(request.POST, request.FILES)
+    status = 400
+    if form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            submission = submission_upload(
+                model=model, by=request.user, data=upload.read(), filename=upload.name
+            )
+        except ArenaError as exc:
+            status = _reject(form, exc)
+        else:
+            messages.success(
+                request,
+                f"Predictions accepted for round {submission.round.number}: {submission.rows:,} rows.",
+            )
+            return redirect("my-model", pk=model.pk)
+    return _my_model(request, pk, status, upload_form=form)
+
+
+@login_required
+@require_POST
+def my_model_stake(request: HttpRequest, pk: int) -> HttpResponse:
+    model = _model(pk)
+    form = StakeForm(request.POST, prefix="stake")
+    status = 400
+    if form.is_valid():
+        try:
+            model = stake_deposit(model=model, by=request.user, amount=form.cleaned_data["amount"])
+        except ArenaError as exc:
+            status = _reject(form, exc)
+        else:
+            messages.success(
+                request,
+                f"Staked. Stake is now {format_tokens(model.stake)} {model.tournament.token_symbol}.",
+            )
+            return redirect("my-model", pk=model.pk)
+    return _my_model(request, pk, status, stake_form=form)
+
+
+@login_required
+@require_POST
+def my_model_release(request: HttpRequest, pk: int) -> HttpResponse:
+    model = _model(pk)
+    form = StakeForm(request.POST, prefix="release")
+    status = 400
+    if form.is_valid():
+        try:
+            model = stake_release(model=model, by=request.user, amount=form.cleaned_data["amount"])
+        except ArenaError as exc:
+            status = _reject(form, exc)
+        else:
+            messages.success(
+                request,
+                f"Released. Stake is now {format_tokens(model.stake)} {model.tournament.token_symbol}.",
+            )
+            return redirect("my-model", pk=model.pk)
+    return _my_model(request, pk, status, release_form=form)
