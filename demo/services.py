@@ -130,6 +130,7 @@ def _play_round(demo: DemoTournament, round: Round, now: datetime) -> list[str]:
         ids = world.era_frame(era, with_target=False)["id"]
         submitted = set(round.submissions.values_list("model__name", flat=True))
         slots = {m.name: m for m in ModelSlot.objects.filter(tournament=tournament).select_related("owner")}
+        sent = 0
         for modeler in _modelers(demo.seed, demo.n_features, demo.rows_per_era):
             slot = slots.get(modeler.model_name)
             if slot is None or slot.name in submitted:
@@ -137,7 +138,9 @@ def _play_round(demo: DemoTournament, round: Round, now: datetime) -> list[str]:
             predictions = modeler.predict(features, round.number)
             frame = ids.to_frame().assign(prediction=predictions)
             submission_upload(model=slot, by=slot.owner, data=_csv(frame), filename="predictions.csv", now=now)
-        done.append(f"submissions for round {round.number}")
+            sent += 1
+        if sent:
+            done.append(f"{sent} submissions for round {round.number}")
     elif round.state in (RoundState.CLOSED, RoundState.SCORING):
         have = set(RoundTarget.objects.filter(round=round).values_list("day", flat=True))
         for day in range(1, round.total_score_days + 1):
