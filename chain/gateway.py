@@ -80,6 +80,21 @@ def _record(abi_outputs: list[dict[str, Any]], value: Any) -> dict[str, Any]:
     return {c["name"]: plain(v) for c, v in zip(components, value, strict=True)}
 
 
+class _EtherTransfer:
+    """A plain value transfer shaped like a web3 contract call, so it goes through the same
+    nonce, fee, receipt and retry handling as every other transaction."""
+
+    def __init__(self, to: str, value: int) -> None:
+        self.to = to
+        self.value = value
+
+    def estimate_gas(self, tx: dict[str, Any]) -> int:
+        return 21_000
+
+    def build_transaction(self, tx: dict[str, Any]) -> dict[str, Any]:
+        return {**tx, "to": self.to, "value": self.value, "data": b""}
+
+
 class ChainGateway:
     """Deploy, read and drive ArenaToken + ArenaStaking. Build with ``in_process`` or ``rpc``."""
 
@@ -799,6 +814,12 @@ class ChainGateway:
         except Exception as exc:  # a production node has no such methods
             raise ChainError(f"this node cannot move time: {exc}") from exc
         return self.block_timestamp()
+
+    def send_ether(self, *, to: str, amount: int, sender: str | None = None) -> TxResult:
+        """Pay gas money to an account (e.g. a freshly made demo wallet on a dev chain)."""
+        return self._send(
+            sender, _EtherTransfer(to_checksum_address(to), amount), label=f"send ether to {to}"
+        )
 
     def add_account(self, private_key: str) -> str:
         """Let the gateway sign for one more key (e.g. a demo modeler's); returns its address."""

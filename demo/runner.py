@@ -46,7 +46,21 @@ def round_report(round: Round) -> dict:
                 "payout_wei": str(payout.amount) if payout else None,
             }
         )
+    chain = getattr(round, "chain", None)
+    settlement = None
+    if chain is not None:
+        settlement = {
+            "commitments_root": chain.commitments_root,
+            "commitments_tx": chain.commitments_tx,
+            "root": chain.settlement_root,
+            "leaves": chain.leaf_count,
+            "proposed_tx": chain.proposed_tx,
+            "finalized_tx": chain.finalized_tx,
+            "apply_txs": chain.apply_txs,
+            "completed": chain.completed,
+        }
     return {
+        "settlement": settlement,
         "number": round.number,
         "state": round.state,
         "valid_submissions": round_summary(round=round)["valid_submissions"],

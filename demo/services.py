@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
+from arena_client.sealing import seal, submission_info
 from django.contrib.auth.models import User
 from django.db import transaction
 
+from chain.client import chain_enabled
 from demo.datagen import LIVE_ERA_OFFSET, TRAINING_ERAS, VALIDATION_ERAS, World
 from demo.modelers import DemoModeler, build_modelers
 from demo.models import DemoTournament
@@ -22,11 +24,14 @@ from tournaments.fields import tokens_to_wei
 from tournaments.models import DatasetKind, ModelSlot, Round, RoundState, RoundTarget, Tournament
 from tournaments.services.datasets import dataset_upload, round_target_upload
 from tournaments.services.model_slots import model_create, stake_deposit
+from tournaments.services.round_keys import round_public_key
 from tournaments.services.submissions import submission_upload
 from tournaments.services.tournaments import tournament_create
 from tournaments.tables import to_parquet_bytes
 
 log = logging.getLogger("arena.demo")
+
+DEMO_POOL_TOKENS = 100_000
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,8 @@ class DemoSchedule:
     resolution_lag: timedelta = timedelta(seconds=10)
     score_days: int = 4
     score_day_interval: timedelta = timedelta(seconds=15)
+    # The guardian's veto window on each settlement (on-chain; seconds of block time).
+    challenge_window: timedelta = timedelta(seconds=10)
 
 
 def _user(username: str) -> User:
@@ -83,7 +90,8 @@ def demo_create(
             score_days=schedule.score_days,
             score_day_interval=schedule.score_day_interval,
             payout_threshold=tokens_to_wei(2500),
-            reward_pool=tokens_to_wei(100_000),
+            # With a chain the pool is what the sponsor funds on-chain (mirrored below).
+            reward_pool=0 if chain_enabled() else tokens_to_wei(DEMO_POOL_TOKENS),
         )
         DemoTournament.objects.create(
             tournament=tournament, seed=seed, n_features=world.n_features, rows_per_era=rows_per_era
@@ -96,10 +104,24 @@ def demo_create(
                 data=to_parquet_bytes(world.frame(eras)),
                 filename=f"{kind}.parquet",
             )
+        models = []
         for modeler in _modelers(seed, world.n_features, rows_per_era):
             owner = _user(modeler.username)
-            model = model_create(owner=owner, tournament=tournament, name=modeler.model_name)
-            stake_deposit(model=model, by=owner, amount=tokens_to_wei(modeler.stake_tokens))
+            models.append((model_create(owner=owner, tournament=tournament, name=modeler.model_name), modeler))
+    # Stakes and the pool are token transfers: with a chain they are real transactions by
+    # each simulated person's own (custodial, dev-chain) wallet, mirrored by the indexer.
+    if chain_enabled():
+        from chain.client import use_gateway
+        from chain.services import chain_fund_from_dev_wallet, chain_register_tournament
+
+        with use_gateway() as gateway:
+            chain_register_tournament(
+                tournament, gateway, challenge_window=int(schedule.challenge_window.total_seconds())
+            )
+        chain_fund_from_dev_wallet(tournament=tournament, amount=tokens_to_wei(DEMO_POOL_TOKENS))
+    for model, modeler in models:
+        stake_deposit(model=model, by=model.owner, amount=tokens_to_wei(modeler.stake_tokens))
+    tournament.refresh_from_db()
     return tournament
 
 
@@ -130,6 +152,7 @@ def _play_round(demo: DemoTournament, round: Round, now: datetime) -> list[str]:
         ids = world.era_frame(era, with_target=False)["id"]
         submitted = set(round.submissions.values_list("model__name", flat=True))
         slots = {m.name: m for m in ModelSlot.objects.filter(tournament=tournament).select_related("owner")}
+        public_key = round_public_key(round=round)
         sent = 0
         for modeler in _modelers(demo.seed, demo.n_features, demo.rows_per_era):
             slot = slots.get(modeler.model_name)
@@ -137,7 +160,10 @@ def _play_round(demo: DemoTournament, round: Round, now: datetime) -> list[str]:
                 continue
             predictions = modeler.predict(features, round.number)
             frame = ids.to_frame().assign(prediction=predictions)
-            submission_upload(model=slot, by=slot.owner, data=_csv(frame), filename="predictions.csv", now=now)
+            # Sealed to the round's public key, as every modeler's client does.
+            info = submission_info(tournament.slug, round.number, slot.id)
+            envelope = seal(_csv(frame), public_key, info)
+            submission_upload(model=slot, by=slot.owner, data=envelope, filename="predictions.csv.sealed", now=now)
             sent += 1
         if sent:
             done.append(f"{sent} submissions for round {round.number}")

@@ -37,6 +37,20 @@ def _cap_rewards_to_pool(amounts: list[int], pool: int) -> list[int]:
     return [a * pool // total if a > 0 else a for a in amounts]
 
 
+def _pool_available(round: Round) -> int:
+    """The reward pool minus rewards already promised to other resolved, unsettled rounds."""
+    pool = Tournament.objects.get(pk=round.tournament_id).reward_pool
+    promised = sum(
+        max(amount, 0)
+        for amount in Payout.objects.filter(
+            round__tournament_id=round.tournament_id, state=PayoutState.PENDING
+        )
+        .exclude(round=round)
+        .values_list("amount", flat=True)
+    )
+    return max(pool - promised, 0)
+
+
 def payouts_for_round(*, round: Round) -> list[Payout]:
     """Compute and store payouts from the final score day. Call inside the round's row lock."""
     existing = list(round.payouts.all())
@@ -71,8 +85,7 @@ def payouts_for_round(*, round: Round) -> list[Payout]:
         _fraction_to_wei(w, float(p), float(s))
         for w, p, s in zip(stakes_wei, amounts_tokens, stakes, strict=True)
     ]
-    pool = Tournament.objects.get(pk=round.tournament_id).reward_pool
-    amounts = _cap_rewards_to_pool(amounts, pool)
+    amounts = _cap_rewards_to_pool(amounts, _pool_available(round))
     return Payout.objects.bulk_create(
         [
             Payout(

@@ -7,7 +7,7 @@ repeated ticks are harmless; a step that cannot run yet (no live data, no target
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from tournaments.errors import ArenaError
 from tournaments.models import Round, RoundState, RoundTarget, Tournament, TournamentState
@@ -58,10 +58,23 @@ def _round_step(round: Round, now: datetime, report: TickReport) -> bool:
         report.actions.append(f"{label} resolved")
         return True
     if round.state == RoundState.RESOLVED:
-        round_settle(round=round, now=now)
+        if round_settle(round=round, now=now).state != RoundState.SETTLED:
+            report.waiting.append(f"{label}: settlement (challenge window or chain)")
+            return False
         report.actions.append(f"{label} settled")
         return True
     return False
+
+
+def _index_chain(report: TickReport) -> None:
+    """Mirror chain events first, so closes snapshot the stakes the chain holds now."""
+    from chain.client import chain_enabled
+
+    if chain_enabled():
+        from chain.services import chain_index
+
+        if mirrored := chain_index():
+            report.actions.append(f"indexed {mirrored} chain events")
 
 
 def _active(tournaments: list[Tournament] | None):
@@ -74,6 +87,7 @@ def scheduler_tick(
 ) -> TickReport:
     """Advance every due round of the active tournaments (or only of `tournaments`)."""
     report = TickReport()
+    _index_chain(report)
     for tournament in _active(tournaments):
         if round_schedule_next(tournament=tournament, now=now):
             report.actions.append(f"{tournament.slug}: scheduled a round")
@@ -91,6 +105,14 @@ def scheduler_tick(
     return report
 
 
+def _settlement_due(round: Round, after: datetime) -> datetime:
+    """When a resolved round can take its next settlement step (end of the veto window)."""
+    state = getattr(round, "chain", None)
+    if state is not None and state.window_ends_at:
+        return max(state.window_ends_at, after + timedelta(seconds=1))
+    return after + timedelta(seconds=1)
+
+
 def next_due_time(
     *, after: datetime, tournaments: list[Tournament] | None = None
 ) -> datetime | None:
@@ -105,6 +127,8 @@ def next_due_time(
                 candidates.append(r.opens_at)
             elif r.state == RoundState.OPEN:
                 candidates.append(r.closes_at)
+            elif r.state == RoundState.RESOLVED:
+                candidates.append(_settlement_due(r, after))
             elif r.scored_days < r.total_score_days:
                 candidates.append(r.score_day_at(r.scored_days + 1))
     future = [c for c in candidates if c > after]

@@ -8,6 +8,7 @@ simulated clock without the server and print one JSON line.
 import json
 import logging
 import os
+import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,7 +18,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 from django.utils import timezone
 
+from chain.client import chain_enabled
 from demo.services import DemoSchedule, demo_create
+from tournaments.errors import ArenaError
 from tournaments.models import Tournament
 
 log = logging.getLogger("arena.up")
@@ -35,7 +38,32 @@ def _use_fresh_headless_database() -> Path | None:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     connection.settings_dict["NAME"] = str(path)
+    if settings.ARENA_CHAIN == "embedded":
+        # A fresh database needs a fresh chain: the old one holds its tournaments' ids.
+        settings.CHAIN_STATE_DIR = settings.VAR_DIR / "headless-chain"
+        shutil.rmtree(settings.CHAIN_STATE_DIR, ignore_errors=True)
     return path
+
+
+def _consistent_embedded_chain(stdout) -> None:
+    """Never show stakes the chain no longer has: the database and the embedded chain's
+    journal under var/ are kept as a pair, or both start afresh."""
+    from chain.client import reset_gateway
+    from chain.services import chain_deployment_record
+
+    if settings.ARENA_CHAIN != "embedded":
+        chain_deployment_record()
+        return
+    if not Tournament.objects.exists() and Path(settings.CHAIN_STATE_DIR).exists():
+        stdout.write("Empty database: starting a fresh embedded chain to match it.")
+        shutil.rmtree(settings.CHAIN_STATE_DIR)
+        reset_gateway()
+    try:
+        chain_deployment_record()
+    except ArenaError as exc:
+        stdout.write(f"{exc.message}\nThe embedded chain under var/ was lost: starting a fresh demo.")
+        call_command("flush", interactive=False, verbosity=0)
+        chain_deployment_record()
 
 
 class Command(BaseCommand):
@@ -54,6 +82,9 @@ class Command(BaseCommand):
         parser.add_argument("--score-days", type=int, default=4, help="daily score updates per round")
         parser.add_argument("--score-day-interval", type=float, default=15.0, help="seconds per simulated day")
         parser.add_argument("--rows-per-era", type=int, default=400)
+        parser.add_argument(
+            "--challenge-window", type=float, default=10.0, help="seconds the guardian may veto a settlement"
+        )
 
     def handle(self, *args, **opts):
         if opts["headless"] and opts["rounds"] < 1:
@@ -66,6 +97,7 @@ class Command(BaseCommand):
             resolution_lag=timedelta(seconds=opts["resolution_lag"]),
             score_days=opts["score_days"],
             score_day_interval=timedelta(seconds=opts["score_day_interval"]),
+            challenge_window=timedelta(seconds=opts["challenge_window"]),
         )
         if opts["headless"]:
             self._headless(opts, schedule)
@@ -94,9 +126,15 @@ class Command(BaseCommand):
         from demo.runner import SchedulerThread
 
         call_command("migrate", interactive=False, verbosity=0)
+        if chain_enabled():
+            _consistent_embedded_chain(self.stdout)
         if not Tournament.objects.exists():
             self.stdout.write("Empty database: creating the demo tournament and its 19 modelers…")
-            demo_create(now=timezone.now(), seed=opts["seed"], schedule=schedule, rows_per_era=opts["rows_per_era"])
+            demo = demo_create(
+                now=timezone.now(), seed=opts["seed"], schedule=schedule, rows_per_era=opts["rows_per_era"]
+            )
+            # Setting up wallets and stakes takes a while: round 1 opens now, not back then.
+            Tournament.objects.filter(pk=demo.pk).update(first_round_at=timezone.now())
         scheduler = SchedulerThread(interval=settings.ARENA_TICK_SECONDS)
         scheduler.start()
         url = f"http://{opts['host']}:{opts['port']}/"

@@ -1,0 +1,132 @@
+"""`manage.py chain status [--json]` and `manage.py chain gas-report [--json] [--batch N]`."""
+
+import json
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from chain.client import ChainBusy, chain_enabled, use_gateway
+from chain.models import ChainDeployment, IndexerCursor, RoundSettlement
+from tournaments.fields import wei_to_tokens
+from tournaments.models import Round, RoundState, Tournament
+
+GAS_ROWS = [
+    ("stake (first, new model)", "stake_first"),
+    ("stake (top-up)", "stake_top_up"),
+    ("approve", "approve"),
+    ("fund", "fund"),
+    ("post_commitments_root", "post_commitments_root"),
+    ("propose_settlement", "propose_settlement"),
+    ("finalize_settlement", "finalize_settlement"),
+    ("operator per round (post + propose + finalize)", "operator_per_round"),
+    ("apply: batch total", "apply_batch_total"),
+    ("apply: per leaf", "apply_per_leaf"),
+    ("apply: per leaf, sparse model ids (worst case)", "apply_per_leaf_sparse_ids"),
+]
+
+
+class Command(BaseCommand):
+    help = "Chain status (addresses, block, pools, pending settlements) or a gas report."
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="action", required=True)
+        status = sub.add_parser("status", help="addresses, block, pools, pending settlements")
+        status.add_argument("--json", action="store_true")
+        gas = sub.add_parser("gas-report", help="gas of stake, propose, finalize, apply per leaf")
+        gas.add_argument("--json", action="store_true")
+        gas.add_argument("--batch", type=int, default=100, help="leaves per apply batch")
+
+    def handle(self, *args, **opts):
+        if opts["action"] == "gas-report":
+            return self._gas_report(opts)
+        return self._status(opts)
+
+    def _gas_report(self, opts) -> None:
+        from chain.gas_report import gas_report
+
+        report = gas_report(batch_size=opts["batch"])
+        if opts["json"]:
+            self.stdout.write(json.dumps(report))
+            return
+        self.stdout.write(f"Gas on a fresh {report['backend']} chain, batches of {report['batch_size']} leaves")
+        width = max(len(label) for label, _ in GAS_ROWS)
+        for label, key in GAS_ROWS:
+            self.stdout.write(f"  {label:<{width}}  {report[key]:>12,}")
+        self.stdout.write(f"  {'target: apply per leaf at most':<{width}}  {report['apply_per_leaf_target']:>12,}")
+
+    def _status(self, opts) -> None:
+        if not chain_enabled():
+            raise CommandError(f"ARENA_CHAIN={settings.ARENA_CHAIN}: the chain is switched off")
+        deployment = ChainDeployment.objects.first()
+        status = {
+            "backend": settings.ARENA_CHAIN,
+            "rpc_url": settings.CHAIN_RPC_URL or None,
+            "deployment": None if deployment is None else {
+                "chain_id": deployment.chain_id, "token": deployment.token,
+                "staking": deployment.staking, "block": deployment.block,
+            },
+            "indexed_block": getattr(IndexerCursor.objects.filter(name="staking").first(), "last_block", None),
+        }
+        try:
+            with use_gateway() as gateway:
+                status["block"] = gateway.block_number()
+                status["node_deployment"] = gateway.deployment
+                live = {t.pk: gateway.pool_of(t.pk) for t in Tournament.objects.all()}
+        except ChainBusy as exc:
+            status["block"] = None
+            status["note"] = f"{exc}; showing the database's mirror"
+            live = {}
+        status["pools"] = [
+            {
+                "tournament": t.slug,
+                "pool_mirrored": str(t.reward_pool),
+                "pool_on_chain": str(live[t.pk]) if t.pk in live else None,
+                "pool_tokens": str(wei_to_tokens(t.reward_pool)),
+            }
+            for t in Tournament.objects.order_by("pk")
+        ]
+        status["pending_settlements"] = [
+            {
+                "tournament": s.round.tournament.slug,
+                "round": s.round.number,
+                "round_state": s.round.state,
+                "root": s.settlement_root or None,
+                "proposed_tx": s.proposed_tx or None,
+                "challenge_ends": s.challenge_ends,
+                "finalized_tx": s.finalized_tx or None,
+                "apply_txs": s.apply_txs,
+            }
+            for s in RoundSettlement.objects.filter(completed=False).select_related("round__tournament")
+        ] + [
+            {"tournament": r.tournament.slug, "round": r.number, "round_state": r.state, "root": None}
+            for r in Round.objects.filter(
+                state=RoundState.RESOLVED, chain__isnull=True
+            ).select_related("tournament")
+        ]
+        if opts["json"]:
+            self.stdout.write(json.dumps(status))
+            return
+        self._print_status(status)
+
+    def _print_status(self, status: dict) -> None:
+        d = status["deployment"] or {}
+        self.stdout.write(f"chain      {status['backend']} {status['rpc_url'] or ''}".rstrip())
+        self.stdout.write(f"chain id   {d.get('chain_id')}")
+        self.stdout.write(f"token      {d.get('token')}")
+        self.stdout.write(f"staking    {d.get('staking')}")
+        self.stdout.write(f"block      {status['block']}  (indexed to {status['indexed_block']})")
+        if status.get("note"):
+            self.stdout.write(f"note       {status['note']}")
+        self.stdout.write("pools")
+        for pool in status["pools"]:
+            on_chain = pool["pool_on_chain"]
+            self.stdout.write(
+                f"  {pool['tournament']:<24} {pool['pool_tokens']} tokens"
+                + (f" (on chain {on_chain} wei)" if on_chain is not None else "")
+            )
+        self.stdout.write(f"pending settlements: {len(status['pending_settlements'])}")
+        for s in status["pending_settlements"]:
+            self.stdout.write(
+                f"  {s['tournament']} round {s['round']} ({s['round_state']}): root {s['root']}, "
+                f"proposed {s.get('proposed_tx')}, finalized {s.get('finalized_tx')}"
+            )

@@ -1,0 +1,378 @@
+"""The platform's side of the chain: registrations, wallets, commitments at close, the
+settlement keeper (propose → finalize → apply), and the event indexer.
+
+Every step first asks the chain what is already done (the gateway's state checks), then
+records the tx hash, so running a step twice, or after a crash between two steps, never
+posts, pays or burns twice.
+"""
+
+import logging
+from datetime import datetime, timedelta
+
+from arena_client.cid import cid_digest
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from eth_account import Account
+
+from chain.client import chain_enabled, dev_keyring, is_dev_chain, use_gateway
+from chain.gateway import ChainGateway
+from chain.models import (
+    ChainDeployment,
+    ChainRegistration,
+    IndexedEvent,
+    IndexerCursor,
+    RoundSettlement,
+    Wallet,
+)
+from chain.settlement import Payout as LeafPayout
+from chain.settlement import build_commitments, build_settlement
+from tournaments import events
+from tournaments.errors import Conflict
+from tournaments.models import (
+    ModelSlot,
+    PayoutState,
+    Round,
+    StakeEvent,
+    StakeEventKind,
+    Submission,
+    Tournament,
+)
+
+log = logging.getLogger("arena.chain")
+
+DEV_GAS_MONEY = 10**18  # 1 ether of gas money for each new dev wallet
+DEV_FAUCET_TOKENS = 10_000 * 10**18
+
+
+# --- deployment and wallets ------------------------------------------------------------
+
+
+def chain_deployment_record() -> ChainDeployment:
+    """Record the contracts in use; refuse a database that belongs to another deployment."""
+    with use_gateway() as gateway:
+        info = gateway.deployment
+        record = ChainDeployment.objects.first()
+        if record is None:
+            return ChainDeployment.objects.create(
+                chain_id=info["chain_id"], token=info["token"], staking=info["staking"], block=info.get("block", 0)
+            )
+        if (record.chain_id, record.staking.lower()) != (info["chain_id"], info["staking"].lower()):
+            raise Conflict(
+                f"this database settled on staking contract {record.staking} (chain {record.chain_id}) "
+                f"but the node has {info['staking']} (chain {info['chain_id']})",
+                code="chain_mismatch",
+            )
+        return record
+
+
+def wallet_for(user: User, gateway: ChainGateway) -> Wallet:
+    """The user's wallet; on a dev chain one is made (custodial, funded) if missing."""
+    wallet = Wallet.objects.filter(user=user).first()
+    if wallet is not None:
+        return wallet
+    if not is_dev_chain(gateway):
+        raise Conflict(f"{user.username} has no wallet address registered", code="no_wallet")
+    account = Account.create()
+    key_hex = account.key.hex()
+    dev_keyring().add(account.address, key_hex)  # the key must exist before anything uses it
+    gateway.add_account(key_hex)
+    gateway.send_ether(to=account.address, amount=DEV_GAS_MONEY)
+    gateway.mint(to=account.address, amount=DEV_FAUCET_TOKENS)
+    return Wallet.objects.create(user=user, address=account.address, custodial=True)
+
+
+def _registered(kind: str, object_id: int) -> ChainRegistration | None:
+    return ChainRegistration.objects.filter(kind=kind, object_id=object_id).first()
+
+
+def chain_register_tournament(
+    tournament: Tournament, gateway: ChainGateway, *, challenge_window: int | None = None
+) -> None:
+    """Register once, with the sponsor as guardian and the veto window in seconds."""
+    from django.conf import settings
+
+    if _registered("tournament", tournament.pk):
+        return
+    if challenge_window is None:
+        challenge_window = settings.CHAIN_CHALLENGE_WINDOW
+    guardian = wallet_for(tournament.sponsor, gateway).address
+    result = gateway.register_tournament(
+        tournament_id=tournament.pk, guardian=guardian, challenge_window=challenge_window
+    )
+    ChainRegistration.objects.get_or_create(
+        kind="tournament", object_id=tournament.pk, defaults={"address": guardian, "tx_hash": result.tx_hash or ""}
+    )
+
+
+def chain_register_model(model: ModelSlot, gateway: ChainGateway) -> str:
+    registration = _registered("model", model.pk)
+    if registration:
+        return registration.address
+    owner = wallet_for(model.owner, gateway).address
+    result = gateway.register_model(model_id=model.pk, tournament_id=model.tournament_id, owner=owner)
+    ChainRegistration.objects.get_or_create(
+        kind="model", object_id=model.pk, defaults={"address": owner, "tx_hash": result.tx_hash or ""}
+    )
+    return owner
+
+
+def _custodial_owner(model: ModelSlot, gateway: ChainGateway, action: str) -> str:
+    chain_register_tournament(model.tournament, gateway)
+    owner = chain_register_model(model, gateway)
+    if not Wallet.objects.get(user=model.owner).custodial:
+        raise Conflict(
+            f"{action} from your own wallet on the staking contract {gateway.deployment['staking']} "
+            f"(model id {model.pk}); the platform mirrors it once mined",
+            code="use_your_wallet",
+        )
+    return owner
+
+
+def chain_stake_from_dev_wallet(*, model: ModelSlot, amount: int) -> str:
+    """Stake from the owner's custodial dev wallet (dev chains only), then mirror it."""
+    with use_gateway() as gateway:
+        owner = _custodial_owner(model, gateway, "stake")
+        result = gateway.stake(model_id=model.pk, amount=amount, sender=owner)
+    chain_index()
+    return result.tx_hash or ""
+
+
+def chain_request_release_from_dev_wallet(*, model: ModelSlot, amount: int) -> str:
+    """Move stake into unbonding; the contract releases it after the delay and open rounds."""
+    with use_gateway() as gateway:
+        owner = _custodial_owner(model, gateway, "request_release")
+        result = gateway.request_release(model_id=model.pk, amount=amount, sender=owner)
+    chain_index()
+    return result.tx_hash or ""
+
+
+def chain_fund_from_dev_wallet(*, tournament: Tournament, amount: int) -> str:
+    with use_gateway() as gateway:
+        chain_register_tournament(tournament, gateway)
+        sponsor = wallet_for(tournament.sponsor, gateway).address
+        balance = gateway.token_balance(sponsor)
+        if balance < amount:
+            gateway.mint(to=sponsor, amount=amount - balance)
+        result = gateway.fund(tournament_id=tournament.pk, amount=amount, sender=sponsor)
+    chain_index()
+    return result.tx_hash or ""
+
+
+def _sync_dev_clock(gateway: ChainGateway, now: datetime) -> None:
+    """On a dev chain, keep block time up with the platform clock (simulated runs jump ahead)."""
+    if gateway.backend == "in-process":
+        lag = int(now.timestamp()) - gateway.block_timestamp()
+        if lag > 0:
+            gateway.advance_time(lag)
+
+
+# --- commitments at close ----------------------------------------------------------------
+
+
+def counted_submission_digests(round: Round) -> list[bytes]:
+    cids = Submission.objects.filter(round=round, is_counted=True).values_list("cid", flat=True)
+    return [cid_digest(cid) for cid in cids]
+
+
+def chain_post_commitments(*, round: Round) -> RoundSettlement:
+    """Post the Merkle root of the round's counted submissions (once; safe to repeat)."""
+    state, _ = RoundSettlement.objects.get_or_create(round=round)
+    if state.commitments_tx or (state.commitments_root and state.commitments_count == 0 and state.completed):
+        return state
+    commitments = build_commitments(counted_submission_digests(round))
+    with use_gateway() as gateway:
+        chain_register_tournament(round.tournament, gateway)
+        result = gateway.post_commitments_root(
+            tournament_id=round.tournament_id,
+            round_id=round.number,
+            root=commitments.root,
+            submission_count=commitments.count,
+        )
+        tx = result.tx_hash or _posted_tx_placeholder(gateway, round)
+    state.commitments_root = "0x" + commitments.root.hex()
+    state.commitments_count = commitments.count
+    state.commitments_tx = tx
+    state.save(update_fields=["commitments_root", "commitments_count", "commitments_tx", "updated_at"])
+    return state
+
+
+def _posted_tx_placeholder(gateway: ChainGateway, round: Round) -> str:
+    # Posted by an earlier attempt whose answer we lost: find its tx in the events.
+    for event in gateway.events(0, names=["CommitmentsRootPosted"]):
+        args = event["args"]
+        if args["tournament_id"] == round.tournament_id and args["round_id"] == round.number:
+            return event["tx_hash"]
+    return "already-posted"
+
+
+# --- settlement keeper -------------------------------------------------------------------
+
+
+def _window_over(gateway: ChainGateway, state: RoundSettlement, now: datetime) -> bool:
+    """Has the guardian's veto window ended? The contract decides by block time. A dev chain
+    mines blocks faster than one a second, so its clock runs ahead of the platform's: there
+    the platform clock decides and the chain is moved to the window's end to match."""
+    block_time = gateway.block_timestamp()
+    if block_time >= state.challenge_ends:
+        return True
+    if gateway.backend == "in-process" and now >= state.window_ends_at:
+        gateway.advance_time(state.challenge_ends - block_time)
+        return True
+    return False
+
+
+
+def _settlement_for(round: Round, gateway: ChainGateway):
+    leaves = []
+    for payout in round.payouts.select_related("model").order_by("model_id"):
+        owner = chain_register_model(payout.model, gateway)
+        leaves.append(
+            LeafPayout(model_id=payout.model_id, owner=owner, stake_at_risk=payout.stake_at_risk, delta=payout.amount)
+        )
+    return build_settlement(tournament_id=round.tournament_id, round_id=round.number, payouts=leaves)
+
+
+def chain_settlement_step(*, round: Round, now: datetime) -> bool:
+    """Advance the round's settlement by what the chain allows now; True once completed.
+
+    Call inside the round's row lock. Propose, then (after the guardian's challenge window)
+    finalize, then apply every leaf in batches; every tx hash is recorded.
+    """
+    state, _ = RoundSettlement.objects.get_or_create(round=round)
+    if state.completed:
+        return True
+    if not state.commitments_tx:
+        chain_post_commitments(round=round)
+        state.refresh_from_db()
+    with use_gateway() as gateway:
+        _sync_dev_clock(gateway, now)
+        settlement = _settlement_for(round, gateway)
+        onchain = gateway.round_state(round.tournament_id, round.number)
+        if onchain["status_name"] in ("none", "vetoed"):
+            result = gateway.propose_settlement(
+                tournament_id=round.tournament_id,
+                round_id=round.number,
+                root=settlement.root,
+                leaf_count=settlement.leaf_count,
+                total_rewards=settlement.total_rewards,
+                total_burns=settlement.total_burns,
+            )
+            onchain = gateway.round_state(round.tournament_id, round.number)
+            state.proposed_tx = result.tx_hash or state.proposed_tx
+        state.settlement_root = "0x" + settlement.root.hex()
+        state.leaf_count = settlement.leaf_count
+        state.total_rewards = str(settlement.total_rewards)
+        state.total_burns = str(settlement.total_burns)
+        state.challenge_ends = int(onchain["challenge_ends"])
+        if onchain["status_name"] == "proposed":
+            if state.window_ends_at is None:
+                window = gateway.tournament(round.tournament_id)["challenge_window"]
+                state.window_ends_at = now + timedelta(seconds=window)
+            if not _window_over(gateway, state, now):
+                state.save()
+                return False  # the guardian's window is still open
+            result = gateway.finalize_settlement(tournament_id=round.tournament_id, round_id=round.number)
+            state.finalized_tx = result.tx_hash or state.finalized_tx
+            onchain = gateway.round_state(round.tournament_id, round.number)
+        if onchain["status_name"] == "finalized":
+            from django.conf import settings
+
+            for result in gateway.apply_settlement(settlement, batch_size=settings.CHAIN_APPLY_BATCH):
+                if result.tx_hash:
+                    state.apply_txs = [*state.apply_txs, result.tx_hash]
+            onchain = gateway.round_state(round.tournament_id, round.number)
+        state.completed = onchain["status_name"] == "completed"
+        state.save()
+    if state.completed:
+        chain_index()
+        _mark_payouts_settled(round, now)
+    return state.completed
+
+
+def _mark_payouts_settled(round: Round, now: datetime) -> None:
+    applied = {
+        e.args["model_id"]: e.tx_hash
+        for e in IndexedEvent.objects.filter(name="LeafApplied", args__round_id=round.number, args__tournament_id=round.tournament_id)
+    }
+    for payout in round.payouts.filter(state=PayoutState.PENDING):
+        payout.state = PayoutState.SETTLED
+        payout.settled_at = now
+        payout.tx_hash = applied.get(payout.model_id, "")
+        payout.save(update_fields=["state", "settled_at", "tx_hash"])
+
+
+# --- event indexer -----------------------------------------------------------------------
+
+MIRRORED = ["Staked", "ReleaseRequested", "Released", "PoolFunded", "LeafApplied",
+            "SettlementFinalized", "SettlementCompleted", "RoundAbandoned", "BurnShortfall"]
+
+
+def _set_stake(model_id: int, stake: int, kind: str, change: int, event: dict, round: Round | None = None) -> None:
+    model = ModelSlot.objects.select_for_update().filter(pk=model_id).first()
+    if model is None:
+        return  # a model of another platform sharing the contract
+    model.stake = stake
+    model.save(update_fields=["stake"])
+    StakeEvent.objects.create(model=model, kind=kind, amount=change, round=round, tx_hash=event["tx_hash"])
+    events.stake_changed(model)  # live leaderboards, after the indexer's commit
+
+
+def _set_pool(tournament_id: int, pool: int) -> None:
+    Tournament.objects.filter(pk=tournament_id).update(reward_pool=pool)
+
+
+def _mirror(event: dict) -> None:
+    args, name = event["args"], event["name"]
+    if name == "Staked":
+        _set_stake(args["model_id"], args["stake"], StakeEventKind.DEPOSIT, args["amount"], event)
+    elif name == "ReleaseRequested":
+        _set_stake(args["model_id"], args["stake"], StakeEventKind.RELEASE, -args["amount"], event)
+    elif name == "LeafApplied":
+        round = Round.objects.filter(tournament_id=args["tournament_id"], number=args["round_id"]).first()
+        delta = args["delta"]
+        kind = StakeEventKind.REWARD if delta >= 0 else StakeEventKind.BURN
+        change = delta if delta >= 0 else -args["burned"]
+        _set_stake(args["model_id"], args["stake"], kind, change, event, round)
+    elif name in ("PoolFunded", "SettlementFinalized", "SettlementCompleted", "RoundAbandoned"):
+        if "pool" in args:
+            _set_pool(args["tournament_id"], args["pool"])
+
+
+def chain_index(*, confirmations: int | None = None, max_blocks: int = 5000) -> int:
+    """Mirror new events into the database, from the last indexed block to head − depth.
+
+    Only blocks buried `confirmations` deep are read, so a reorg shallower than that never
+    leaves a wrong row; each event is recorded once (tx hash + log index).
+    """
+    from django.conf import settings
+
+    if not chain_enabled():
+        return 0
+    depth = settings.CHAIN_CONFIRMATIONS if confirmations is None else confirmations
+    with use_gateway() as gateway:
+        head = gateway.block_number() - depth
+        cursor, _ = IndexerCursor.objects.get_or_create(name="staking")
+        start = cursor.last_block + 1
+        if start > head:
+            return 0
+        end = min(head, start + max_blocks - 1)
+        events = gateway.events(start, end, names=MIRRORED, contracts=("staking",))
+        end_hash = gateway.block_hash(end)
+    mirrored = 0
+    with transaction.atomic():
+        for event in events:
+            args = {k: (str(v) if isinstance(v, int) and abs(v) > 2**53 else v) for k, v in event["args"].items()}
+            try:
+                with transaction.atomic():
+                    IndexedEvent.objects.create(
+                        tx_hash=event["tx_hash"], log_index=event["log_index"], block=event["block"],
+                        name=event["name"], args=args,
+                    )
+            except IntegrityError:
+                continue  # already mirrored
+            _mirror(event)
+            mirrored += 1
+        cursor.last_block = end
+        cursor.last_block_hash = end_hash
+        cursor.save()
+    return mirrored

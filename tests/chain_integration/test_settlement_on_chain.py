@@ -1,0 +1,104 @@
+"""Rounds settled through the real in-process chain: commitments at close, one Merkle root
+per round, the guardian's window, leaves applied once, and the database mirroring it all."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from chain.client import use_gateway
+from chain.models import IndexedEvent, RoundSettlement
+from chain.services import chain_index, chain_settlement_step
+from demo.runner import advance, run_headless
+from demo.services import DemoSchedule, demo_create
+from tournaments.models import ModelSlot, Payout, PayoutState, RoundState, StakeEvent
+
+pytestmark = [pytest.mark.chain_integration, pytest.mark.django_db(transaction=True)]
+
+FAST = DemoSchedule(
+    round_interval=timedelta(minutes=5),
+    submission_window=timedelta(minutes=1),
+    resolution_lag=timedelta(seconds=10),
+    score_days=2,
+    score_day_interval=timedelta(seconds=10),
+    challenge_window=timedelta(seconds=60),
+)
+
+
+@pytest.fixture
+def tournament():
+    return demo_create(now=timezone.now(), slug="onchain", schedule=FAST, rows_per_era=120)
+
+
+def _assert_mirror_matches_chain(tournament) -> None:
+    with use_gateway() as gateway:
+        for model in ModelSlot.objects.filter(tournament=tournament):
+            assert gateway.stake_of(model.pk) == model.stake, model.name
+        assert gateway.pool_of(tournament.pk) == tournament.__class__.objects.get(pk=tournament.pk).reward_pool
+
+
+def test_demo_stakes_and_pool_are_on_chain_and_mirrored(tournament):
+    assert tournament.reward_pool == 100_000 * 10**18
+    gbm = ModelSlot.objects.get(tournament=tournament, name="gbm-deep")
+    assert gbm.stake == 900 * 10**18
+    assert StakeEvent.objects.filter(model=gbm, kind="deposit").exclude(tx_hash="").count() == 1
+    _assert_mirror_matches_chain(tournament)
+
+
+def test_a_round_settles_on_chain_exactly_once(tournament):
+    [report] = run_headless(tournament=tournament, rounds=1)
+    assert report["state"] == RoundState.SETTLED
+    state = RoundSettlement.objects.get(round__tournament=tournament, round__number=1)
+    assert state.completed and state.leaf_count == 19
+    assert state.commitments_tx.startswith("0x") and state.proposed_tx.startswith("0x")
+    assert state.finalized_tx.startswith("0x") and len(state.apply_txs) == 1
+    payouts = Payout.objects.filter(round=state.round)
+    assert set(payouts.values_list("state", flat=True)) == {PayoutState.SETTLED}
+    assert all(p.tx_hash == state.apply_txs[0] for p in payouts)
+    with use_gateway() as gateway:
+        onchain = gateway.round_state(tournament.pk, 1)
+        assert onchain["status_name"] == "completed"
+        assert onchain["applied_count"] == 19
+        assert onchain["settlement_root"] == state.settlement_root
+        assert onchain["commitments_root"] == state.commitments_root
+        assert onchain["submission_count"] == 19
+    _assert_mirror_matches_chain(tournament)
+
+    # Running the keeper and the indexer again changes nothing, anywhere.
+    events_before = IndexedEvent.objects.count()
+    stakes_before = dict(ModelSlot.objects.filter(tournament=tournament).values_list("name", "stake"))
+    assert chain_settlement_step(round=state.round, now=timezone.now()) is True
+    assert chain_index() == 0
+    assert IndexedEvent.objects.count() == events_before
+    assert dict(ModelSlot.objects.filter(tournament=tournament).values_list("name", "stake")) == stakes_before
+    assert IndexedEvent.objects.filter(name="LeafApplied").count() == 19
+
+
+def test_settlement_waits_for_the_guardian_window_and_resumes_after_losing_its_records(tournament):
+    now = tournament.first_round_at
+    round = None
+    for _ in range(200):  # play until round 1 is resolved
+        advance(now=now, tournaments=[tournament])
+        round = tournament.rounds.get(number=1)
+        if round.state == RoundState.RESOLVED:
+            break
+        now += timedelta(seconds=5)
+    assert round.state == RoundState.RESOLVED
+    # First step proposes; the 60 s window is open, so nothing is final yet.
+    assert chain_settlement_step(round=round, now=now) is False
+    state = RoundSettlement.objects.get(round=round)
+    assert state.proposed_tx and not state.finalized_tx
+    # A crash that loses the platform's records of the proposal...
+    RoundSettlement.objects.filter(round=round).update(proposed_tx="", challenge_ends=None)
+    window_ends_at = RoundSettlement.objects.get(round=round).window_ends_at
+    assert window_ends_at == now + timedelta(seconds=60)
+    # Still inside the window: nothing moves.
+    assert chain_settlement_step(round=round, now=window_ends_at - timedelta(seconds=5)) is False
+    # ...resumes from the chain: no second proposal, and after the window one finalize+apply.
+    after = window_ends_at + timedelta(seconds=1)
+    assert chain_settlement_step(round=round, now=after) is True
+    with use_gateway() as gateway:
+        onchain = gateway.round_state(tournament.pk, 1)
+    assert onchain["vetoes"] == 0 and onchain["applied_count"] == 19
+    assert IndexedEvent.objects.filter(name="LeafApplied").count() == 19
+    _assert_mirror_matches_chain(tournament)
