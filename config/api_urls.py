@@ -19,8 +19,13 @@ from tournaments.apis.model_slots import (
     ModelStakeDepositApi,
     ModelStakeReleaseApi,
 )
+from tournaments.apis.platform import PlatformDetailApi
 from tournaments.apis.rounds import RoundDetailApi, RoundListApi
-from tournaments.apis.submissions import SubmissionListApi, SubmissionUploadApi
+from tournaments.apis.submissions import (
+    SubmissionListApi,
+    SubmissionProofApi,
+    SubmissionUploadApi,
+)
 from tournaments.apis.tournaments import (
     LeaderboardApi,
     TournamentCreateApi,
@@ -79,7 +84,14 @@ urlpatterns = [
         methods_view(get=SubmissionListApi, post=SubmissionUploadApi),
         name="api-model-submissions",
     ),
+    path(
+        f"{MODEL}/submissions/<int:submission_id>/proof",
+        SubmissionProofApi.as_view(),
+        name="api-submission-proof",
+    ),
     path(f"{MODEL}/scores", ModelScoreListApi.as_view(), name="api-model-scores"),
+    # Platform keys and formats
+    path("platform", PlatformDetailApi.as_view(), name="api-platform"),
     # Anything else under /api/: a 404 in the API's error shape, not the site's HTML page.
     re_path(r"^(?P<unmatched>.*)$", api_not_found),
 ]

@@ -141,6 +141,43 @@ ARENA_MAX_DATASET_BYTES = int(os.environ.get("ARENA_MAX_DATASET_BYTES", 500 * 10
 DATA_UPLOAD_MAX_MEMORY_SIZE = ARENA_MAX_PREDICTION_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
+# --- Keys --------------------------------------------------------------------------------
+# Both are 64 hex digits (32 bytes). Round private keys are stored encrypted (AES-256-GCM)
+# under ARENA_KEY_ENCRYPTION_KEY; upload receipts are signed with the Ed25519 key
+# ARENA_RECEIPT_SIGNING_KEY, whose public half is served at /api/platform. The embedded
+# profile generates each once into var/ (git-ignored, mode 0600). Set them in production:
+# every web process must sign with the same key, and losing the key-encryption key loses
+# the rounds' private keys (so their submissions could no longer be opened).
+
+
+def _generated_key_hex(filename: str) -> str:
+    """32 random bytes as hex, generated once into var/.
+
+    Written to a private temp file and hard-linked into place: the name appears with its
+    full content or not at all, so processes starting together all read the same key.
+    """
+    path = VAR_DIR / filename
+    if not path.exists():
+        tmp = VAR_DIR / f".{filename}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process won the race; use its key
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()
+
+
+ARENA_KEY_ENCRYPTION_KEY = os.environ.get("ARENA_KEY_ENCRYPTION_KEY") or _generated_key_hex(
+    "key_encryption_key"
+)
+ARENA_RECEIPT_SIGNING_KEY = os.environ.get("ARENA_RECEIPT_SIGNING_KEY") or _generated_key_hex(
+    "receipt_signing_key"
+)
+
 # --- Redis, Celery and Channels ----------------------------------------------------------
 # REDIS_URL switches tasks to real Celery workers/beat and websockets to channels-redis.
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -155,7 +192,10 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # redis-py 8 times socket reads out after 5 s by default, while channels-redis
+            # blocks 5 s in BZPOPMIN waiting for messages (channels_redis issue #422): every
+            # idle websocket would crash. Give blocking reads room, but not forever.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}]},
         }
     }
 else:
@@ -172,14 +212,35 @@ CELERY_BEAT_SCHEDULE = {
     "arena-tick": {
         "task": "tournaments.tasks.scheduler_tick",
         "schedule": timedelta(seconds=ARENA_TICK_SECONDS),
+        # A tick nobody picked up in time is dropped: the next one does the same work, and a
+        # busy worker must not face a backlog of stale ticks.
+        "options": {"expires": max(2 * ARENA_TICK_SECONDS, 1.0)},
     },
 }
+
+# Live leaderboards (tournaments/events.py): how many updates each tournament keeps for
+# clients that reconnect with their last version (older ones get a fresh snapshot), and the
+# "last N rounds" windows whose changed rows are computed once and pushed; a page showing
+# another window is recomputed by its websocket process on each new version.
+ARENA_LIVE_LOG_SIZE = int(os.environ.get("ARENA_LIVE_LOG_SIZE", "500"))
+ARENA_LIVE_WINDOWS = tuple(int(n) for n in env_list("ARENA_LIVE_WINDOWS", ["4"]))
 
 # --- Chain -------------------------------------------------------------------------------
 # Empty CHAIN_RPC_URL = in-process py-evm chain; otherwise any JSON-RPC node, with the
 # operator's key from CHAIN_OPERATOR_KEY.
 CHAIN_RPC_URL = os.environ.get("CHAIN_RPC_URL", "")
 CHAIN_OPERATOR_KEY = os.environ.get("CHAIN_OPERATOR_KEY", "")
+# embedded: py-evm inside this process, journaled under CHAIN_STATE_DIR; rpc: CHAIN_RPC_URL;
+# off: payouts settle in the database only (used by unit tests of the lifecycle).
+ARENA_CHAIN = os.environ.get("ARENA_CHAIN") or ("rpc" if CHAIN_RPC_URL else "embedded")
+CHAIN_STATE_DIR = Path(os.environ.get("CHAIN_STATE_DIR", VAR_DIR / "chain"))
+CHAIN_TOKEN_ADDRESS = os.environ.get("CHAIN_TOKEN_ADDRESS", "")
+CHAIN_STAKING_ADDRESS = os.environ.get("CHAIN_STAKING_ADDRESS", "")
+# Blocks an event must be buried under before the indexer mirrors it (reorg safety).
+CHAIN_CONFIRMATIONS = int(os.environ.get("CHAIN_CONFIRMATIONS", "0" if ARENA_CHAIN == "embedded" else "2"))
+# Seconds the tournament's guardian may veto a proposed settlement.
+CHAIN_CHALLENGE_WINDOW = int(os.environ.get("CHAIN_CHALLENGE_WINDOW", "3600"))
+CHAIN_APPLY_BATCH = int(os.environ.get("CHAIN_APPLY_BATCH", "100"))
 
 # --- REST API ----------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -36,3 +36,18 @@ def predictions_frame(ids: list[str], *, seed: int = 1) -> pd.DataFrame:
 
 def predictions_csv(ids: list[str], *, seed: int = 1) -> bytes:
     return csv_bytes(predictions_frame(ids, seed=seed))
+
+
+def seal_for(round, model, data: bytes) -> bytes:
+    """`data` sealed as a modeler's client does: to the round's public key, bound to
+    (tournament, round, model)."""
+    from arena_client.sealing import seal, submission_info
+
+    from tournaments.services.round_keys import round_public_key
+
+    info = submission_info(round.tournament.slug, round.number, model.id)
+    return seal(data, round_public_key(round=round), info)
+
+
+def sealed_predictions(round, model, ids: list[str], *, seed: int = 1) -> bytes:
+    return seal_for(round, model, predictions_csv(ids, seed=seed))

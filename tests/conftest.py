@@ -30,6 +30,24 @@ def _blobs_in_tmp(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def _database_settlement_unless_chain(request, settings, tmp_path):
+    """Unit tests settle in the database (ARENA_CHAIN=off); tests marked `chain_integration`
+    run the real in-process chain, journaled in a per-test folder."""
+    from chain.client import reset_gateway
+
+    if request.node.get_closest_marker("chain_integration"):
+        settings.ARENA_CHAIN = "embedded"
+        settings.CHAIN_STATE_DIR = tmp_path / "chain"
+        settings.CHAIN_CHALLENGE_WINDOW = 30
+        reset_gateway()
+        yield
+        reset_gateway()
+    else:
+        settings.ARENA_CHAIN = "off"
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # The real hasher is slow on purpose; tests create many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -3,6 +3,7 @@
 from datetime import timedelta
 from decimal import Decimal
 
+from arena_client.sealing import ENVELOPE_OVERHEAD
 from django import forms
 from django.conf import settings
 from django.core.validators import RegexValidator
@@ -250,12 +251,23 @@ class StakeForm(forms.Form):
     amount = TokenAmountField(label="Amount (tokens)")
 
 
-class PredictionUploadForm(UploadSizeMixin, forms.Form):
-    size_setting = "ARENA_MAX_PREDICTION_BYTES"
+class PredictionUploadForm(forms.Form):
+    """The model page's upload: the browser seals the chosen file before it is sent, so what
+    arrives is an envelope (its size limit is the predictions limit plus the envelope's)."""
+
     file = forms.FileField(
         label="Predictions file",
         help_text="CSV or Parquet with columns id,prediction; one row per live id.",
     )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        limit = settings.ARENA_MAX_PREDICTION_BYTES + ENVELOPE_OVERHEAD
+        if upload.size > limit:
+            raise forms.ValidationError(
+                f"file is {upload.size:,} bytes; the limit is {limit:,} bytes"
+            )
+        return upload
 
 
 class LeaderboardForm(forms.Form):

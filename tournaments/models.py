@@ -125,6 +125,10 @@ class Round(models.Model):
     rules = models.JSONField(default=dict, blank=True)  # frozen at open
     scored_days = models.PositiveSmallIntegerField(default=0)
     meta_corr = models.FloatField(null=True, blank=True)  # latest score day's
+    # Set at close: Merkle root ("0x" + 64 hex) over the counted envelopes' SHA-256 digests
+    # (arena_client.merkle's scheme) and how many distinct envelopes it commits to.
+    commitments_root = models.CharField(max_length=66, blank=True)
+    commitments_count = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -145,6 +149,25 @@ class Round(models.Model):
     @property
     def total_score_days(self) -> int:
         return int(self.rules.get("score_days") or self.tournament.score_days)
+
+
+class RoundKey(models.Model):
+    """The round's HPKE key pair (X25519), made when the round opens.
+
+    Modelers seal predictions to `public_key`. The private key is kept only encrypted
+    (AES-256-GCM under settings.ARENA_KEY_ENCRYPTION_KEY, bound to this round); the service
+    that decrypts it refuses until the round has closed, and it is shown publicly once the
+    round resolves so anyone can re-open the envelopes and re-check the scoring.
+    """
+
+    round = models.OneToOneField(Round, on_delete=models.CASCADE, related_name="round_key")
+    public_key = models.CharField(max_length=64)  # 32 bytes, hex
+    private_key_encrypted = models.CharField(max_length=200)  # hex: version, nonce, ciphertext+tag
+    kek_id = models.CharField(max_length=16)  # names the key-encryption key that sealed it
+    created_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"key of {self.round}"
 
 
 class RoundTransition(models.Model):
@@ -201,12 +224,17 @@ class StakeEvent(models.Model):
 
 
 class SubmissionState(models.TextChoices):
+    # Stored sealed; nobody can read it before the round closes.
+    RECEIVED = "received", "received"
+    # Opened after close and passed the prediction rules: it is scored.
     VALID = "valid", "valid"
+    # Could not be opened, or broke the rules (`error` says which): not scored, still stored.
     INVALID = "invalid", "invalid"
 
 
 class Submission(models.Model):
-    """One uploaded prediction file. History is kept; the last valid one before close counts."""
+    """One uploaded sealed envelope (`cid` names the ciphertext). History is kept; the last
+    one received before close counts, and is opened and checked after close."""
 
     round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="submissions")
     model = models.ForeignKey(ModelSlot, on_delete=models.CASCADE, related_name="submissions")
@@ -214,12 +242,20 @@ class Submission(models.Model):
     cid = models.CharField(max_length=100)
     filename = models.CharField(max_length=200)
     size_bytes = models.PositiveBigIntegerField()
-    rows = models.PositiveIntegerField(default=0)
-    state = models.CharField(max_length=16, choices=SubmissionState.choices, default=SubmissionState.VALID)
+    rows = models.PositiveIntegerField(default=0)  # known once opened after close
+    state = models.CharField(
+        max_length=16, choices=SubmissionState.choices, default=SubmissionState.RECEIVED
+    )
     error = models.TextField(blank=True)
+    problems = models.JSONField(default=list, blank=True)  # the rule breaches, as the API shows them
     is_counted = models.BooleanField(default=False)  # chosen at close
     # When the platform accepted it (the service's clock, so simulated runs stay consistent).
     created_at = models.DateTimeField(default=timezone.now)
+    # Ed25519 signature (hex) of the receipt over (tournament, round, model, cid, created_at).
+    receipt_signature = models.CharField(max_length=128, blank=True)
+    # After close: the validated predictions, in live-id order, as a canonical CSV blob.
+    predictions_cid = models.CharField(max_length=100, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -308,3 +344,45 @@ class Payout(models.Model):
     class Meta:
         ordering = ["round", "model__name"]
         constraints = [models.UniqueConstraint(fields=["round", "model"], name="payout_unique")]
+
+
+# --- Live leaderboards -------------------------------------------------------------------
+# Written only by tournaments/events.py (after the commit of the change they describe).
+
+
+class LeaderboardFeed(models.Model):
+    """A tournament's live-update counter and the state its clients were last sent.
+
+    `version` grows by one per published update; `state` is what version `version` shows
+    (leaderboard rows per view, round facts, round score rows), so the next update is the
+    difference to it and a reconnecting client can get a snapshot consistent with a version.
+    The row is also the lock that orders a tournament's updates.
+    """
+
+    tournament = models.OneToOneField(Tournament, on_delete=models.CASCADE, related_name="live_feed")
+    version = models.PositiveBigIntegerField(default=0)
+    state = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.tournament.slug} feed v{self.version}"
+
+
+class LeaderboardUpdate(models.Model):
+    """One published update (the changed rows and round facts), kept in a bounded log so a
+    client that reconnects with its last version can be sent exactly what it missed."""
+
+    tournament = models.ForeignKey(Tournament, on_delete=models.CASCADE, related_name="live_updates")
+    version = models.PositiveBigIntegerField()
+    reason = models.CharField(max_length=40)
+    payload = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["tournament", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["tournament", "version"], name="leaderboard_update_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tournament.slug} update v{self.version}"

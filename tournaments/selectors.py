@@ -1,22 +1,26 @@
 """Reads: every query the views, APIs and services share."""
 
+import logging
 from datetime import datetime
 from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+from arena_client.cid import cid_digest
 from arena_client.validation import read_predictions, validate_predictions
 from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from chain.merkle import MerkleTree, commitment_leaf_hash
 from tournaments.blobs import blob_store
-from tournaments.errors import NotAllowed, NotFound
+from tournaments.errors import Conflict, NotAllowed, NotFound
 from tournaments.models import (
     DatasetKind,
     DatasetVersion,
     ModelSlot,
     Payout,
     Round,
+    RoundKey,
     RoundState,
     RoundTarget,
     Score,
@@ -29,6 +33,8 @@ from tournaments.models import (
 from tournaments.tables import read_table
 
 UNSETTLED = [RoundState.CLOSED, RoundState.SCORING, RoundState.RESOLVED]
+
+log = logging.getLogger("arena.selectors")
 
 
 def tournament_list(*, include_archived: bool = False) -> QuerySet[Tournament]:
@@ -97,15 +103,105 @@ def submissions_counted(*, round: Round) -> QuerySet[Submission]:
 
 
 def predictions_matrix(*, round: Round) -> tuple[list[ModelSlot], np.ndarray]:
-    """Counted predictions as an (M live ids × N models) matrix, rows in live-id order."""
+    """Counted, decrypted predictions as an (M live ids × N models) matrix, rows in live-id order.
+
+    Reads each valid submission's predictions blob, written when its envelope was opened
+    after close. (Submissions from before sealed uploads have no such blob: their stored file
+    is the plaintext itself.)
+    """
     ids = live_ids(round=round)
     subs = list(submissions_counted(round=round).order_by("model_id"))
     matrix = np.empty((len(ids), len(subs)), dtype=np.float64)
     for j, sub in enumerate(subs):
-        # The same reader and rules as at upload; returns values in live-id order.
-        data = blob_store().get(sub.cid)
-        matrix[:, j] = validate_predictions(read_predictions(data, sub.filename), ids).values
+        if sub.predictions_cid:
+            data, name = blob_store().get(sub.predictions_cid), "predictions.csv"
+        else:
+            data, name = blob_store().get(sub.cid), sub.filename
+        # The same reader and rules again: a damaged blob fails loudly instead of scoring.
+        matrix[:, j] = validate_predictions(read_predictions(data, name), ids).values
     return [s.model for s in subs], matrix
+
+
+# --- Keys and commitments ----------------------------------------------------------------
+
+
+def round_encryption(*, round: Round) -> dict:
+    """What the round publishes about its keys and commitments (API round detail, round page).
+
+    public_key: hex, from the moment the round opens. private_key: hex, once the round has
+    resolved, so anyone can re-open the envelopes and re-check the scoring. commitments_root:
+    "0x…" from close on.
+    """
+    from tournaments.services.round_keys import RoundKeyError, round_private_key_published
+
+    key = RoundKey.objects.filter(round=round).first()
+    try:
+        published = round_private_key_published(round=round) if key else None
+    except RoundKeyError:
+        # A misconfigured key-encryption key must not take public pages down; it is logged
+        # loudly here and fails the round's decryption step outright.
+        log.exception("%s: cannot open the stored round key to publish it", round)
+        published = None
+    return {
+        "public_key": key.public_key if key else None,
+        "private_key": published.hex() if published else None,
+        "commitments_root": round.commitments_root or None,
+        "commitments_count": round.commitments_count,
+    }
+
+
+def commitments_tree(*, round: Round) -> MerkleTree:
+    """The Merkle tree over the round's counted envelopes (arena_client.merkle's scheme).
+
+    Leaves are keccak256(keccak256(sha256 digest carried by the CID)). Equal envelopes counted
+    for two models would be one leaf (a tree cannot hold a leaf twice), so digests are
+    de-duplicated; `len(tree)` is the number of distinct envelopes committed to.
+    """
+    cids = round.submissions.filter(is_counted=True).values_list("cid", flat=True)
+    digests = {cid_digest(cid) for cid in cids}
+    return MerkleTree(commitment_leaf_hash(digest) for digest in digests)
+
+
+def submission_inclusion_proof(*, submission: Submission) -> dict:
+    """Proof that a counted submission's envelope is under its round's commitments root.
+
+    Conflict while the round is open (nothing is committed yet) and for a submission that was
+    not counted; the tree is rebuilt from the counted rows and must give the stored root.
+    """
+    round = submission.round
+    if round.state in (RoundState.SCHEDULED, RoundState.OPEN):
+        raise Conflict(
+            f"round {round.number} is {round.state}: its submissions are committed when it "
+            f"closes at {round.closes_at.isoformat()}",
+            code="round_not_closed",
+        )
+    if not submission.is_counted:
+        raise Conflict(
+            f"submission {submission.id} was not counted at close (a later upload to round "
+            f"{round.number} replaced it): only counted submissions are committed",
+            code="not_counted",
+        )
+    if not round.commitments_root:
+        raise Conflict(
+            f"round {round.number} closed before commitments were recorded", code="no_commitments"
+        )
+    tree = commitments_tree(round=round)
+    root = "0x" + tree.root.hex()
+    if root != round.commitments_root:
+        raise RuntimeError(
+            f"{round}: the counted submissions give root {root}, not the recorded "
+            f"{round.commitments_root}"
+        )
+    digest = cid_digest(submission.cid)
+    leaf = commitment_leaf_hash(digest)
+    return {
+        "submission": submission,
+        "digest": "0x" + digest.hex(),
+        "leaf": "0x" + leaf.hex(),
+        "proof": ["0x" + node.hex() for node in tree.proof(leaf)],
+        "root": root,
+        "count": len(tree),
+    }
 
 
 def stake_snapshot_map(*, round: Round) -> dict[int, int]:
@@ -275,6 +371,7 @@ def round_page(*, round: Round) -> dict:
         "scores": scores,
         "payouts": payouts,
         "live_dataset": DatasetVersion.objects.filter(round=round).first(),
+        "encryption": round_encryption(round=round),
     }
 
 
@@ -354,9 +451,12 @@ def model_private(*, model: ModelSlot, by) -> dict:
     """The owner's view of a model: the public page plus submissions and stake events."""
     if model.owner_id != getattr(by, "id", None):
         raise NotAllowed("you can only manage your own models")
+    open_round = round_current_open(tournament=model.tournament, now=timezone.now())
+    key = RoundKey.objects.filter(round=open_round).first() if open_round else None
     return model_page(model=model) | {
         "stake_events": list(model.stake_events.select_related("round")[:50]),
-        "open_round": round_current_open(tournament=model.tournament, now=timezone.now()),
+        "open_round": open_round,
+        "open_round_key": key.public_key if key else None,
     }
 
 
@@ -393,7 +493,7 @@ def submissions_of_model(*, model: ModelSlot, by) -> QuerySet[Submission]:
         Q(created_at__gt=OuterRef("created_at")) | Q(created_at=OuterRef("created_at"), id__gt=OuterRef("id"))
     )
     return (
-        model.submissions.select_related("round")
+        model.submissions.select_related("round", "round__tournament")
         .annotate(replaced=Exists(later))
         .order_by("-created_at", "-id")
     )
@@ -402,3 +502,136 @@ def submissions_of_model(*, model: ModelSlot, by) -> QuerySet[Submission]:
 def scores_of_model(*, model: ModelSlot) -> QuerySet[Score]:
     """Every score day of a model, newest round and day first."""
     return model.scores.select_related("round").order_by("-round__number", "-day")
+
+
+# --- Live pages --------------------------------------------------------------------------
+# What tournaments/events.py publishes and tournaments/consumers.py sends: plain JSON-ready
+# dicts (wei as decimal strings, non-finite floats as null) so a stored update, a pushed one
+# and a snapshot are byte-for-byte the same shape.
+
+
+def _json_float(value: float | None) -> float | None:
+    if value is None or not np.isfinite(value):
+        return None
+    return float(value)
+
+
+def live_leaderboard_rows(*, tournament: Tournament, metric: str, last_n: int) -> list[dict]:
+    """`leaderboard()` rows for the live page, in rank order."""
+    return [
+        {
+            "model_id": row["model_id"],
+            "model": row["model"],
+            "owner": row["owner"],
+            "stake": str(row["stake"]),
+            "score": _json_float(row["score"]),
+            "rounds": row["rounds"],
+            "rank": row["rank"],
+        }
+        for row in leaderboard(tournament=tournament, metric=metric, last_n=last_n)
+    ]
+
+
+def live_round_facts(*, round: Round) -> dict:
+    """The round's state and counters as the round page and the leaderboard banner show them."""
+    counts = round.submissions.aggregate(
+        total=Count("id"),
+        models=Count("model", distinct=True),
+        counted=Count("id", filter=Q(is_counted=True)),
+    )
+    return {
+        "number": round.number,
+        "state": round.state,
+        "scored_days": round.scored_days,
+        "total_score_days": round.total_score_days,
+        "meta_corr": _json_float(round.meta_corr),
+        "submissions": counts["total"],
+        "models": counts["models"],
+        "counted": counts["counted"],
+    }
+
+
+def live_round_rows(*, round: Round) -> list[dict]:
+    """Per model: the latest score day's CORR and MMC (rank by CORR) and the payout if any."""
+    payouts = {p.model_id: p for p in round.payouts.all()}
+    rows = []
+    scores = round_scores_latest(round=round).order_by("-corr", "model__name")
+    for rank, s in enumerate(scores, start=1):
+        payout = payouts.get(s.model_id)
+        rows.append(
+            {
+                "model_id": s.model_id,
+                "model": s.model.name,
+                "owner": s.model.owner.username,
+                "corr": _json_float(s.corr),
+                "mmc": _json_float(s.mmc),
+                "rank": rank,
+                "payout": str(payout.amount) if payout else None,
+                "payout_state": payout.state if payout else None,
+            }
+        )
+    return rows
+
+
+def live_rounds_tracked(*, tournament: Tournament, also: set[int] = frozenset()) -> list[Round]:
+    """Rounds whose numbers can still change (open … resolved), plus the numbers in `also`
+    (rounds a client was last shown unsettled, so their settlement is still sent)."""
+    live = [RoundState.OPEN, RoundState.CLOSED, RoundState.SCORING, RoundState.RESOLVED]
+    return list(
+        tournament.rounds.filter(Q(state__in=live) | Q(number__in=also))
+        .exclude(state=RoundState.SCHEDULED)
+        .order_by("number")
+    )
+
+
+def live_private_status(*, tournament: Tournament, user) -> list[dict]:
+    """A modeler's own models in a tournament: stake, latest submission and latest score.
+
+    Only for the owner's socket (per-user group): submission states are not public.
+    """
+    rows = []
+    for model in ModelSlot.objects.filter(tournament=tournament, owner=user).order_by("name"):
+        sub = model.submissions.select_related("round").order_by("-created_at", "-id").first()
+        score = model.scores.select_related("round").order_by("-round__number", "-day").first()
+        rows.append(
+            {
+                "model_id": model.id,
+                "model": model.name,
+                "stake": str(model.stake),
+                "submission": None
+                if sub is None
+                else {
+                    "id": sub.id,
+                    "round": sub.round.number,
+                    "state": sub.state,
+                    "counted": sub.is_counted,
+                    "error": sub.error,
+                    "created_at": sub.created_at.isoformat(),
+                },
+                "score": None
+                if score is None
+                else {
+                    "round": score.round.number,
+                    "day": score.day,
+                    "corr": _json_float(score.corr),
+                    "mmc": _json_float(score.mmc),
+                },
+            }
+        )
+    return rows
+
+
+def live_feed(*, tournament: Tournament):
+    """The tournament's live feed row (version and published state), or None before the first."""
+    from tournaments.models import LeaderboardFeed
+
+    return LeaderboardFeed.objects.filter(tournament=tournament).first()
+
+
+def live_updates_since(*, tournament: Tournament, since: int):
+    """Logged updates after version `since`, oldest first."""
+    from tournaments.models import LeaderboardUpdate
+
+    return list(
+        LeaderboardUpdate.objects.filter(tournament=tournament, version__gt=since).order_by("version")
+    )

@@ -1,11 +1,26 @@
 """Celery tasks: thin wrappers that call services and own retries."""
 
 from celery import shared_task
+from django.db import OperationalError
 from django.utils import timezone
 
+from tournaments import events
 from tournaments.services.scheduler import scheduler_tick as _tick
 
 
 @shared_task(name="tournaments.tasks.scheduler_tick", ignore_result=True)
 def scheduler_tick() -> list[str]:
     return _tick(now=timezone.now()).actions
+
+
+# A lost database connection is worth a retry; the publish is idempotent (it diffs against
+# what was last published), so a retry after a partial run sends nothing twice.
+@shared_task(
+    name="tournaments.tasks.leaderboard_publish",
+    ignore_result=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=0.2,
+    max_retries=5,
+)
+def leaderboard_publish(tournament_id: int, reason: str) -> int | None:
+    return events.leaderboard_publish(tournament_id=tournament_id, reason=reason)

@@ -4,6 +4,7 @@ Services raise ArenaError subclasses; `_reject` turns one into a form error with
 service's message (and the offending rows in `details`) at the error's HTTP status.
 """
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -333,6 +334,7 @@ def _my_model(request: HttpRequest, pk: int, status: int = 200, **forms) -> Http
         "tournament": model.tournament,
         "stake_free": max(0, model.stake - page["stake_locked"]),
         "upload_form": forms.get("upload_form") or PredictionUploadForm(),
+        "max_prediction_bytes": settings.ARENA_MAX_PREDICTION_BYTES,
         "stake_form": forms.get("stake_form") or StakeForm(prefix="stake"),
         "release_form": forms.get("release_form") or StakeForm(prefix="release"),
         "chart": score_history_svg(history=page["history"], model_name=model.name),
@@ -368,7 +370,8 @@ def my_model_upload(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"Predictions accepted for round {submission.round.number}: {submission.rows:,} rows.",
+                f"Sealed predictions received for round {submission.round.number} "
+                f"({submission.cid}); they are opened and checked when the round closes.",
             )
             return redirect("my-model", pk=model.pk)
     return _my_model(request, pk, status, upload_form=form)

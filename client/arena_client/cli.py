@@ -1,9 +1,9 @@
 """The ``arena`` command.
 
-Offline commands work today: ``validate``, ``seal``, ``unseal``, ``cid``. The commands that talk
-to the platform (``login``, ``tournaments``, ``data download``, ``models``, ``submit``,
-``status``, ``scores``, ``verify``) have their final argument structure but are not wired to the
-REST API yet: they say so and exit with ``ExitCode.NOT_AVAILABLE`` rather than pretend.
+Offline: ``validate``, ``seal``, ``unseal``, ``cid``. Against the platform's REST API (httpx,
+see arena_client.api): ``login``, ``tournaments``, ``data download``, ``models list|create``,
+``submit``, ``status``, ``scores``, ``verify``. Every failure ends with a message and one of
+the documented exit codes (arena_client.exit_codes); ``--json`` prints one JSON object.
 """
 
 from __future__ import annotations
@@ -15,12 +15,16 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .cid import cid_for_bytes
 from .exit_codes import ExitCode, exit_code_table
 from .sealing import SealError, key_from_hex, open_sealed, seal, submission_info
+
+if TYPE_CHECKING:
+    from .api import ArenaApi
+    from .config import Login
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 
@@ -62,8 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
     network = argparse.ArgumentParser(add_help=False, parents=[common])
     network.add_argument(
         "--url",
-        default=os.environ.get("ARENA_URL", DEFAULT_URL),
-        help="platform base URL (default: $ARENA_URL or %(default)s)",
+        "--server",
+        dest="url",
+        default=None,
+        help=f"platform base URL (default: $ARENA_URL, else the server you logged in to, else "
+        f"{DEFAULT_URL})",
     )
 
     parser = argparse.ArgumentParser(
@@ -125,72 +132,628 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_network_commands(
     commands: argparse._SubParsersAction, network: argparse.ArgumentParser
 ) -> None:
-    """Argument structure of the commands that need the platform's REST API."""
-    login = commands.add_parser("login", parents=[network], help="store an API key (mode 0600)")
+    """The commands that talk to the platform's REST API."""
+    login = commands.add_parser(
+        "login", parents=[network], help="check an API key and store it (mode 0600)"
+    )
     login.add_argument(
         "--key-stdin", action="store_true", help="read the key from stdin, not a prompt"
     )
-    login.set_defaults(handler=_not_available("login"))
+    login.set_defaults(handler=_login)
 
     tournaments = commands.add_parser("tournaments", parents=[network], help="list tournaments")
-    tournaments.set_defaults(handler=_not_available("tournaments"))
+    tournaments.set_defaults(handler=_tournaments)
 
     data = commands.add_parser("data", help="tournament data sets").add_subparsers(metavar="ACTION")
     download = data.add_parser(
         "download", parents=[network], help="download (resumable, hash-checked)"
     )
     download.add_argument("tournament")
-    download.add_argument("--round", type=int, dest="round_number", help="default: the open round")
+    download.add_argument(
+        "--round", type=int, dest="round_number", help="only this round's live data"
+    )
+    download.add_argument(
+        "--kind", choices=["training", "validation", "live"], help="only this kind of data"
+    )
     download.add_argument("--dest", type=Path, default=Path("."))
-    download.set_defaults(handler=_not_available("data download"))
+    download.set_defaults(handler=_data_download)
 
     models = commands.add_parser("models", help="your models").add_subparsers(metavar="ACTION")
     models_list = models.add_parser("list", parents=[network])
     models_list.add_argument("--tournament")
-    models_list.set_defaults(handler=_not_available("models list"))
+    models_list.set_defaults(handler=_models_list)
     models_create = models.add_parser("create", parents=[network])
     models_create.add_argument("name")
     models_create.add_argument("--tournament", required=True)
-    models_create.set_defaults(handler=_not_available("models create"))
+    models_create.set_defaults(handler=_models_create)
 
     submit = commands.add_parser(
         "submit", parents=[network], help="validate, seal, upload, and check the receipt"
     )
     submit.add_argument("file", type=Path)
     submit.add_argument("--model", required=True)
-    submit.add_argument("--tournament")
-    submit.set_defaults(handler=_not_available("submit"))
+    submit.add_argument("--tournament", help="needed only if the model name is in several")
+    submit.set_defaults(handler=_submit)
 
-    status = commands.add_parser("status", parents=[network], help="your submissions this round")
+    status = commands.add_parser("status", parents=[network], help="your latest submissions")
     status.add_argument("--model")
-    status.set_defaults(handler=_not_available("status"))
+    status.add_argument("--tournament")
+    status.set_defaults(handler=_status)
 
     scores = commands.add_parser("scores", parents=[network], help="a model's scores")
     scores.add_argument("--model", required=True)
-    scores.set_defaults(handler=_not_available("scores"))
+    scores.add_argument("--tournament")
+    scores.set_defaults(handler=_scores)
 
     verify = commands.add_parser(
         "verify",
         parents=[network],
-        help="check a submission's inclusion proof against the on-chain root",
+        help="check a submission's inclusion proof against the round's commitments root",
     )
     verify.add_argument("--model", required=True)
     verify.add_argument("--round", type=int, required=True, dest="round_number")
     verify.add_argument("--tournament")
-    verify.set_defaults(handler=_not_available("verify"))
+    verify.set_defaults(handler=_verify)
 
 
-def _not_available(command: str) -> Handler:
-    def handler(args: argparse.Namespace) -> dict[str, Any]:
-        # TODO(issue 5): wire to the platform REST API once it exists.
+# --- Sessions, errors, progress ----------------------------------------------------------------
+
+
+class _Session:
+    """The server and key a network command uses.
+
+    Server: --url/--server, else $ARENA_URL, else the one `arena login` saved, else the
+    default. Key: $ARENA_API_KEY, else the saved one, but only for the server it was saved
+    for, so a key is never sent to another server.
+    """
+
+    def __init__(self, args: argparse.Namespace, *, need_key: bool) -> None:
+        from .config import load_login
+
+        try:
+            self.login: Login | None = load_login()
+        except ValueError as error:
+            raise CommandFailed(ExitCode.INVALID_INPUT, "bad_config", str(error)) from None
+        saved = self.login.server if self.login else None
+        self.url = (args.url or os.environ.get("ARENA_URL") or saved or DEFAULT_URL).rstrip("/")
+        self.same_server = self.login is not None and self.login.server.rstrip("/") == self.url
+        self.api_key = os.environ.get("ARENA_API_KEY") or (
+            self.login.api_key if self.login and self.same_server else None
+        )
+        if need_key and not self.api_key:
+            raise CommandFailed(
+                ExitCode.AUTH_FAILED,
+                "no_key",
+                f"no API key for {self.url}: run `arena login --server {self.url}` or set "
+                "ARENA_API_KEY",
+            )
+
+    def api(self) -> ArenaApi:
+        from .api import ArenaApi
+
+        return ArenaApi(self.url, self.api_key)
+
+
+def _failure_from(error: Exception) -> CommandFailed:
+    """The exit code and message for an error from arena_client.api."""
+    from .api import ApiError, DownloadMismatch, ServerUnreachable
+
+    if isinstance(error, ServerUnreachable):
+        return CommandFailed(ExitCode.SERVER_UNREACHABLE, "server_unreachable", str(error))
+    if isinstance(error, DownloadMismatch):
+        return CommandFailed(ExitCode.VERIFICATION_FAILED, "hash_mismatch", str(error))
+    assert isinstance(error, ApiError)
+    details: dict[str, Any] = {"status": error.status, "server_code": error.code}
+    if isinstance(error.details, dict) and error.details.get("problems"):
+        details["problems"] = error.details["problems"]
+    if error.status == 401 or (
+        error.status == 403 and error.message.startswith("this API key lacks")
+    ):
+        return CommandFailed(
+            ExitCode.AUTH_FAILED,
+            "bad_key",
+            f"the platform refused the API key: {error.message} (a key may be wrong, revoked or "
+            "missing a scope; make one on the site's API keys page and run `arena login`)",
+            **details,
+        )
+    if error.status == 404:
+        return CommandFailed(ExitCode.NOT_FOUND, "not_found", error.message, **details)
+    if error.status == 409 and error.code == "round_closed":
+        return CommandFailed(ExitCode.ROUND_CLOSED, "round_closed", error.message, **details)
+    return CommandFailed(
+        ExitCode.SERVER_REJECTED,
+        error.code,
+        f"the platform refused: {error.message}",
+        **details,
+    )
+
+
+def _network(handler: Handler) -> Handler:
+    """Turn API errors into documented exit codes."""
+    from functools import wraps
+
+    @wraps(handler)
+    def wrapped(args: argparse.Namespace) -> dict[str, Any]:
+        from .api import ApiError, DownloadMismatch, ServerUnreachable
+
+        try:
+            return handler(args)
+        except (ApiError, DownloadMismatch, ServerUnreachable) as error:
+            raise _failure_from(error) from None
+
+    return wrapped
+
+
+class _Bars:
+    """tqdm progress bars on stderr; off with --json or when stderr is not a terminal."""
+
+    def __init__(self, args: argparse.Namespace, desc: str) -> None:
+        self.enabled = not args.json and sys.stderr.isatty()
+        self.desc = desc
+        self.bars: list[Any] = []
+
+    def __call__(self, total: int, initial: int = 0) -> Callable[[int], Any] | None:
+        if not self.enabled:
+            return None
+        from tqdm import tqdm
+
+        bar = tqdm(
+            total=total or None,
+            initial=initial,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            desc=self.desc,
+            file=sys.stderr,
+            leave=False,
+        )
+        self.bars.append(bar)
+        return bar.update
+
+    def close(self) -> None:
+        for bar in self.bars:
+            bar.close()
+
+
+def _find_model(api: ArenaApi, name: str, tournament: str | None) -> dict:
+    mine = api.models(tournament)
+    matches = [m for m in mine if m["name"] == name]
+    if not matches:
+        where = f" in {tournament}" if tournament else ""
+        have = ", ".join(sorted(f"{m['name']} ({m['tournament']})" for m in mine)) or "none"
         raise CommandFailed(
-            ExitCode.NOT_AVAILABLE,
-            "not_available",
-            f"'arena {command}' is not available yet in arena-client {__version__}: "
-            "it needs the platform's REST API, which this version does not talk to",
+            ExitCode.NOT_FOUND,
+            "unknown_model",
+            f"you have no model named {name!r}{where}; your models: {have}",
+        )
+    if len(matches) > 1:
+        raise CommandFailed(
+            ExitCode.USAGE,
+            "ambiguous_model",
+            f"you have a model named {name!r} in "
+            + ", ".join(sorted(m["tournament"] for m in matches))
+            + ": add --tournament",
+        )
+    return matches[0]
+
+
+# --- Commands ------------------------------------------------------------------------------
+
+
+def _login(args: argparse.Namespace) -> dict[str, Any]:
+    import getpass
+
+    from .api import ApiError, ArenaApi, ServerUnreachable
+    from .config import Login, load_login, save_login
+
+    try:
+        saved = load_login()
+    except ValueError:
+        saved = None  # a damaged config file is replaced by this login
+    url = (args.url or os.environ.get("ARENA_URL") or (saved.server if saved else None) or DEFAULT_URL)
+    url = url.rstrip("/")
+    key = sys.stdin.readline().strip() if args.key_stdin else getpass.getpass(f"API key for {url}: ")
+    if not key:
+        raise CommandFailed(ExitCode.AUTH_FAILED, "no_key", "no API key given")
+    try:
+        with ArenaApi(url, key) as api:
+            me = api.me()
+            platform = api.platform()
+    except (ApiError, ServerUnreachable) as error:
+        raise _failure_from(error) from None
+    path = save_login(
+        Login(
+            server=url,
+            api_key=key,
+            username=me["username"],
+            receipt_public_key=platform["receipt_public_key"],
+        )
+    )
+    scopes = ", ".join(me["scopes"])
+    return {
+        "message": f"logged in to {url} as {me['username']} (scopes: {scopes}); the key is "
+        f"saved in {path} (readable by you only)",
+        "server": url,
+        "username": me["username"],
+        "scopes": me["scopes"],
+        "config": str(path),
+        "receipt_public_key": platform["receipt_public_key"],
+    }
+
+
+@_network
+def _tournaments(args: argparse.Namespace) -> dict[str, Any]:
+    session = _Session(args, need_key=False)
+    with session.api() as api:
+        rows = api.tournaments()
+    lines = [f"{t['slug']:<24} {t['state']:<9} {t['name']}" for t in rows]
+    return {
+        "message": "\n".join(lines) if lines else "no tournaments",
+        "tournaments": [
+            {k: t[k] for k in ("slug", "name", "state", "token_symbol", "sponsor")} for t in rows
+        ],
+    }
+
+
+@_network
+def _data_download(args: argparse.Namespace) -> dict[str, Any]:
+    session = _Session(args, need_key=False)
+    with session.api() as api:
+        if args.round_number is not None:
+            live = api.round(args.tournament, args.round_number)["live_dataset"]
+            if live is None:
+                raise CommandFailed(
+                    ExitCode.NOT_FOUND,
+                    "no_live_data",
+                    f"round {args.round_number} of {args.tournament} has no published live data",
+                )
+            datasets = [live]
+        else:
+            datasets = api.datasets(args.tournament)
+        if args.kind:
+            datasets = [d for d in datasets if d["kind"] == args.kind]
+        if not datasets:
+            raise CommandFailed(
+                ExitCode.NOT_FOUND, "no_data", f"{args.tournament} has no such data set to download"
+            )
+        bars = _Bars(args, "download")
+        try:
+            done = [api.download(d, args.dest, progress=bars) for d in datasets]
+        finally:
+            bars.close()
+    lines = []
+    for item in done:
+        how = {
+            "downloaded": "downloaded",
+            "resumed": f"resumed at byte {item.resumed_from:,}",
+            "present": "already present",
+        }[item.status]
+        lines.append(f"{item.path} ({item.size:,} bytes, {how}; content id {item.cid} checked)")
+    return {
+        "message": "\n".join(lines),
+        "files": [
+            {
+                "path": str(d.path),
+                "cid": d.cid,
+                "bytes": d.size,
+                "status": d.status,
+                "resumed_from": d.resumed_from,
+            }
+            for d in done
+        ],
+    }
+
+
+@_network
+def _models_list(args: argparse.Namespace) -> dict[str, Any]:
+    session = _Session(args, need_key=True)
+    with session.api() as api:
+        rows = api.models(args.tournament)
+    lines = [f"{m['name']:<24} {m['tournament']:<20} stake {m['stake_tokens']}" for m in rows]
+    return {
+        "message": "\n".join(lines) if lines else "you have no models yet",
+        "models": [
+            {k: m[k] for k in ("id", "name", "tournament", "stake", "stake_tokens")} for m in rows
+        ],
+    }
+
+
+@_network
+def _models_create(args: argparse.Namespace) -> dict[str, Any]:
+    session = _Session(args, need_key=True)
+    with session.api() as api:
+        model = api.model_create(args.name, args.tournament)
+    return {
+        "message": f"model {model['name']} registered in {model['tournament']} (id {model['id']})",
+        "model": {k: model[k] for k in ("id", "name", "tournament")},
+    }
+
+
+def _open_round(api: ArenaApi, slug: str) -> dict:
+    rounds = api.rounds(slug)
+    open_rounds = [r for r in rounds if r["state"] == "open"]
+    if not open_rounds:
+        latest = next((r for r in rounds if r["state"] != "scheduled"), None)
+        upcoming = [r for r in rounds if r["state"] == "scheduled"]
+        parts = [f"no round of {slug} is open for submissions"]
+        if latest:
+            parts.append(f"round {latest['number']} closed at {latest['closes_at']}")
+        if upcoming:
+            parts.append(f"round {upcoming[-1]['number']} opens at {upcoming[-1]['opens_at']}")
+        raise CommandFailed(ExitCode.ROUND_CLOSED, "round_closed", "; ".join(parts))
+    return api.round(slug, open_rounds[0]["number"])
+
+
+def _check_receipt(
+    session: _Session, body: dict, expected: dict, platform_key_hex: str
+) -> None:
+    """The receipt must name what was sent and carry the platform key's signature."""
+    from .receipts import Receipt, ReceiptError, verify_receipt
+
+    def mismatch(message: str) -> CommandFailed:
+        return CommandFailed(
+            ExitCode.VERIFICATION_FAILED,
+            "receipt_signature_mismatch",
+            f"the upload was stored, but its receipt does not verify: {message}",
+            receipt=body.get("receipt"),
+            receipt_signature=body.get("receipt_signature"),
         )
 
-    return handler
+    try:
+        receipt = Receipt.from_dict(body.get("receipt"))
+    except ReceiptError as error:
+        raise mismatch(str(error)) from None
+    got = receipt.to_dict()
+    wrong = [f"{k} is {got[k]!r}, expected {v!r}" for k, v in expected.items() if got[k] != v]
+    if wrong:
+        raise mismatch("; ".join(wrong))
+    pinned = session.login.receipt_public_key if session.login and session.same_server else ""
+    if pinned and pinned != platform_key_hex:
+        raise mismatch(
+            f"the platform's receipt key is now {platform_key_hex}, not {pinned} as when you "
+            "logged in; if its operator announced a new key, run `arena login` again"
+        )
+    try:
+        signature = bytes.fromhex(body.get("receipt_signature") or "")
+        verify_receipt(bytes.fromhex(platform_key_hex), receipt, signature)
+    except (ReceiptError, ValueError) as error:
+        raise mismatch(str(error)) from None
+
+
+def _save_receipt(body: dict, model_name: str, platform_key_hex: str) -> Path:
+    from .config import data_dir
+
+    receipt = body["receipt"]
+    folder = data_dir() / "receipts" / receipt["tournament"] / f"round-{receipt['round']}"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{model_name}-{receipt['cid']}.json"
+    path.write_text(
+        json.dumps(
+            {
+                "receipt": receipt,
+                "receipt_signature": body["receipt_signature"],
+                "receipt_public_key": platform_key_hex,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    return path
+
+
+@_network
+def _submit(args: argparse.Namespace) -> dict[str, Any]:
+    from .config import cache_dir
+    from .validation import PredictionFileError, read_predictions, validate_predictions
+
+    plaintext = _read_file(args.file)
+    session = _Session(args, need_key=True)
+    with session.api() as api:
+        model = _find_model(api, args.model, args.tournament)
+        slug = model["tournament"]
+        round_detail = _open_round(api, slug)
+        number = round_detail["number"]
+        if not round_detail.get("public_key") or not round_detail.get("live_dataset"):
+            raise CommandFailed(
+                ExitCode.NOT_FOUND,
+                "no_round_key",
+                f"round {number} of {slug} has no public key or live data yet",
+            )
+        # The live ids come from the round's live data, downloaded (or re-used) and
+        # hash-checked against its content id before the file is judged by them.
+        bars = _Bars(args, "live data")
+        try:
+            live = api.download(round_detail["live_dataset"], cache_dir() / slug, progress=bars)
+        finally:
+            bars.close()
+        live_ids = _read_live_ids(live.path)
+        try:
+            validated = validate_predictions(read_predictions(plaintext, args.file.name), live_ids)
+        except PredictionFileError as error:
+            raise CommandFailed(
+                ExitCode.INVALID_INPUT,
+                "invalid_file",
+                f"{args.file}: {error.message}",
+                problems=error.problems,
+            ) from None
+        try:
+            envelope = seal(
+                plaintext,
+                key_from_hex(round_detail["public_key"]),
+                submission_info(slug, number, model["id"]),
+            )
+        except SealError as error:
+            raise CommandFailed(ExitCode.SEAL_FAILED, "seal_failed", str(error)) from None
+        cid = cid_for_bytes(envelope)
+        bars = _Bars(args, "upload")
+        try:
+            body = api.submit(
+                model["id"], envelope, args.file.name + ".sealed", progress=bars(len(envelope))
+            )
+        finally:
+            bars.close()
+        platform_key = api.platform()["receipt_public_key"]
+    expected = {"tournament": slug, "round": number, "model": model["id"], "cid": cid}
+    _check_receipt(session, body, expected, platform_key)
+    saved = _save_receipt(body, model["name"], platform_key)
+    return {
+        "message": f"submitted {args.file} for {model['name']} in {slug} round {number}: "
+        f"{len(validated):,} predictions checked, sealed and uploaded as {cid}; the receipt "
+        f"signature verifies with the platform key {platform_key[:16]}… (saved to {saved}). "
+        "The platform opens it after the round closes.",
+        "tournament": slug,
+        "round": number,
+        "model": model["name"],
+        "model_id": model["id"],
+        "submission_id": body["id"],
+        "cid": cid,
+        "rows": len(validated),
+        "receipt": body["receipt"],
+        "receipt_signature": body["receipt_signature"],
+        "receipt_verified": True,
+        "receipt_file": str(saved),
+    }
+
+
+@_network
+def _status(args: argparse.Namespace) -> dict[str, Any]:
+    session = _Session(args, need_key=True)
+    with session.api() as api:
+        models = (
+            [_find_model(api, args.model, args.tournament)]
+            if args.model
+            else api.models(args.tournament)
+        )
+        rows = []
+        for model in models:
+            subs = api.submissions(model["id"])
+            latest_round = subs[0]["round"] if subs else None
+            rows.append(
+                {
+                    "model": model["name"],
+                    "tournament": model["tournament"],
+                    "round": latest_round,
+                    "submissions": [
+                        {
+                            k: s[k]
+                            for k in (
+                                "id", "cid", "state", "status", "round_state", "rows",
+                                "created_at", "error",
+                            )
+                        }
+                        for s in subs
+                        if s["round"] == latest_round
+                    ],
+                }
+            )
+    lines = []
+    for row in rows:
+        if not row["submissions"]:
+            lines.append(f"{row['model']} ({row['tournament']}): no submissions yet")
+            continue
+        lines.append(f"{row['model']} ({row['tournament']}), round {row['round']}:")
+        for s in row["submissions"]:
+            lines.append(
+                f"  {s['created_at']}  {s['state']:<8} {s['status']:<11} {s['cid']}"
+                + (f"\n    {s['error']}" if s["error"] else "")
+            )
+    return {"message": "\n".join(lines) or "you have no models yet", "models": rows}
+
+
+@_network
+def _scores(args: argparse.Namespace) -> dict[str, Any]:
+    session = _Session(args, need_key=True)
+    with session.api() as api:
+        model = _find_model(api, args.model, args.tournament)
+        rows = api.scores(model["id"])
+    lines = [
+        f"round {r['round']:>4} day {r['day']:>2}  CORR {r['corr']:+.4f}  MMC {r['mmc']:+.4f}"
+        for r in rows
+    ]
+    return {
+        "message": "\n".join(lines) if lines else f"{model['name']} has no scores yet",
+        "model": model["name"],
+        "scores": [{k: r[k] for k in ("round", "day", "corr", "mmc")} for r in rows],
+    }
+
+
+ROOT_SOURCE_NOTE = (
+    "root source: the platform's API (the round's commitments root as recorded at close); "
+    "checking it against the root posted on-chain is not available in this client yet"
+)
+
+
+def _saved_receipt_for(tournament: str, number: int, model: str, cid: str) -> Path | None:
+    from .config import data_dir
+
+    path = data_dir() / "receipts" / tournament / f"round-{number}" / f"{model}-{cid}.json"
+    return path if path.exists() else None
+
+
+@_network
+def _verify(args: argparse.Namespace) -> dict[str, Any]:
+    from .merkle import MerkleProofError, verify_submission_proof
+
+    session = _Session(args, need_key=True)
+    with session.api() as api:
+        model = _find_model(api, args.model, args.tournament)
+        slug, number = model["tournament"], args.round_number
+        in_round = [s for s in api.submissions(model["id"]) if s["round"] == number]
+        if not in_round:
+            raise CommandFailed(
+                ExitCode.NOT_FOUND,
+                "no_submission",
+                f"{model['name']} has no submission in round {number} of {slug}",
+            )
+        # The counted one if the round has closed; else the latest, and the platform says why
+        # it has no proof yet.
+        chosen = next((s for s in in_round if s["is_counted"]), in_round[0])
+        proof = api.proof(model["id"], chosen["id"])
+        round_root = api.round(slug, number)["commitments_root"]
+
+    def failed(message: str) -> CommandFailed:
+        return CommandFailed(
+            ExitCode.VERIFICATION_FAILED, "proof_mismatch", message, cid=proof["cid"]
+        )
+
+    try:
+        verify_submission_proof(
+            proof["cid"], [_hash(node) for node in proof["proof"]], _hash(proof["root"])
+        )
+    except (MerkleProofError, ValueError) as error:
+        raise failed(f"the inclusion proof does not verify: {error}") from None
+    if round_root != proof["root"]:
+        raise failed(
+            f"the proof's root {proof['root']} is not round {number}'s commitments root "
+            f"{round_root}"
+        )
+    receipt = _saved_receipt_for(slug, number, model["name"], proof["cid"])
+    receipt_note = (
+        f"it matches your saved receipt {receipt}"
+        if receipt
+        else "no receipt for it was saved on this machine"
+    )
+    return {
+        "message": f"verified: {model['name']}'s counted submission {proof['cid']} in {slug} "
+        f"round {number} is under the commitments root {proof['root']} "
+        f"({proof['count']} envelopes, proof of {len(proof['proof'])} hashes); {receipt_note}.\n"
+        f"{ROOT_SOURCE_NOTE}",
+        "verified": True,
+        "tournament": slug,
+        "round": number,
+        "model": model["name"],
+        "cid": proof["cid"],
+        "leaf": proof["leaf"],
+        "proof": proof["proof"],
+        "root": proof["root"],
+        "count": proof["count"],
+        "root_source": "platform_api",
+        "receipt_file": str(receipt) if receipt else None,
+    }
+
+
+def _hash(text: str) -> bytes:
+    return bytes.fromhex(text.removeprefix("0x"))
 
 
 def _validate(args: argparse.Namespace) -> dict[str, Any]:

@@ -16,7 +16,8 @@ class ExitCode(IntEnum):
     AUTH_FAILED = 7  # API key missing, wrong or revoked
     ROUND_CLOSED = 8  # the round no longer accepts submissions
     SERVER_REJECTED = 9  # any other refusal by the server (message shown)
-    NOT_AVAILABLE = 10  # the command is not implemented in this version of the client
+    NOT_AVAILABLE = 10  # reserved: a command this client version does not offer
+    NOT_FOUND = 11  # no such tournament, round, model, submission, or no open round's data
 
 
 DESCRIPTIONS = {
@@ -30,7 +31,8 @@ DESCRIPTIONS = {
     ExitCode.AUTH_FAILED: "API key missing, wrong or revoked",
     ExitCode.ROUND_CLOSED: "round closed: submissions no longer accepted",
     ExitCode.SERVER_REJECTED: "server refused the request",
-    ExitCode.NOT_AVAILABLE: "command not yet available in this version",
+    ExitCode.NOT_AVAILABLE: "command not available in this version (reserved)",
+    ExitCode.NOT_FOUND: "not found: no such tournament, round, model or submission",
 }
 
 

@@ -40,6 +40,7 @@ __all__ = [
     "InvalidKeyError",
     "MalformedEnvelopeError",
     "SealError",
+    "check_envelope",
     "generate_round_keypair",
     "key_from_hex",
     "open_sealed",
@@ -173,6 +174,22 @@ def open_sealed(envelope: bytes, private_key: bytes, info: bytes) -> bytes:
             "envelope failed authentication: it was altered, sealed for another "
             "tournament/round/model, or sealed to a different round key"
         ) from None
+
+
+def check_envelope(envelope: bytes) -> None:
+    """Check, without any key, that ``envelope`` is a well-formed Arena envelope carrying at
+    least one byte; raise :class:`MalformedEnvelopeError` saying what is wrong.
+
+    The platform runs this on upload: it cannot read a submission before close, but it can
+    refuse bytes that could never be opened (plaintext sent by mistake, a truncated file).
+    """
+    envelope = bytes(envelope)
+    _check_header(envelope)
+    if len(envelope) == ENVELOPE_OVERHEAD:
+        raise MalformedEnvelopeError(
+            f"envelope is {ENVELOPE_OVERHEAD} bytes, only the header, key and tag: it seals an "
+            "empty file"
+        )
 
 
 def _check_header(envelope: bytes) -> None:

@@ -193,26 +193,66 @@ def test_cid_prints_the_ipfs_name(files, capsys):
     )
 
 
+@pytest.fixture
+def nowhere(monkeypatch, tmp_path):
+    """A client home with no login, and a URL where nothing listens."""
+    import socket
+
+    monkeypatch.setenv("ARENA_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("ARENA_API_KEY", raising=False)
+    monkeypatch.delenv("ARENA_URL", raising=False)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"  # closed again: connections are refused
+
+
 @pytest.mark.parametrize(
-    ("argv", "name"),
+    "argv",
     [
-        (["login"], "login"),
-        (["tournaments"], "tournaments"),
-        (["data", "download", "crypto-daily"], "data download"),
-        (["models", "list"], "models list"),
-        (["models", "create", "m1", "--tournament", "t"], "models create"),
-        (["submit", "--model", "m1", "p.csv"], "submit"),
-        (["status"], "status"),
-        (["scores", "--model", "m1"], "scores"),
-        (["verify", "--model", "m1", "--round", "3"], "verify"),
+        ["tournaments"],
+        ["data", "download", "crypto-daily"],
     ],
 )
-def test_network_commands_say_they_are_not_available(capsys, argv, name):
-    assert main(argv) == ExitCode.NOT_AVAILABLE == 10
-    assert capsys.readouterr().err == (
-        f"arena: 'arena {name}' is not available yet in arena-client 0.1.0: "
-        "it needs the platform's REST API, which this version does not talk to\n"
+def test_an_unreachable_server_exits_6(nowhere, capsys, argv):
+    assert main([*argv, "--url", nowhere]) == ExitCode.SERVER_UNREACHABLE == 6
+    assert capsys.readouterr().err.startswith(
+        f"arena: cannot reach the platform at {nowhere}: "
     )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["models", "list"],
+        ["models", "create", "m1", "--tournament", "t"],
+        ["submit", "--model", "m1", "p.csv"],
+        ["status"],
+        ["scores", "--model", "m1"],
+        ["verify", "--model", "m1", "--round", "3"],
+    ],
+)
+def test_commands_that_need_a_key_say_how_to_get_one(nowhere, capsys, argv, files):
+    (files / "p.csv").write_bytes(GOOD)
+    argv = [str(files / "p.csv") if a == "p.csv" else a for a in argv]
+    assert main([*argv, "--url", nowhere, "--json"]) == ExitCode.AUTH_FAILED == 7
+    assert json.loads(capsys.readouterr().out) == {
+        "ok": False,
+        "error": "no_key",
+        "message": f"no API key for {nowhere}: run `arena login --server {nowhere}` or set "
+        "ARENA_API_KEY",
+    }
+
+
+def test_login_to_an_unreachable_server_exits_6_and_saves_nothing(nowhere, capsys, monkeypatch):
+    import io as _io
+
+    from arena_client.config import config_path
+
+    monkeypatch.setattr("sys.stdin", _io.StringIO("arena_abc_def\n"))
+    assert main(["login", "--server", nowhere, "--key-stdin"]) == 6
+    assert "cannot reach the platform" in capsys.readouterr().err
+    assert not config_path().exists()
 
 
 def test_no_command_is_a_usage_error(capsys):
@@ -233,5 +273,6 @@ def test_console_script_is_installed_and_documents_exit_codes():
         pytest.skip("arena-client is not installed in this environment (pip install -e client)")
     result = subprocess.run([arena, "--help"], capture_output=True, text=True, check=True)
     assert "exit codes:" in result.stdout
-    assert "  10  command not yet available in this version" in result.stdout
+    assert "  11  not found: no such tournament, round, model or submission" in result.stdout
+    assert "   6  server unreachable" in result.stdout
     assert "   3  input file missing, unreadable or invalid" in result.stdout

@@ -7,7 +7,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from tests.builders import predictions_csv
+from tests.builders import sealed_predictions
 from tournaments.fields import tokens_to_wei
 from tournaments.models import (
     ModelSlot,
@@ -75,7 +75,10 @@ def resolved_round(tournament, open_round, model, make_user, live_ids) -> Played
     )
     for slot, seed in ((model, 1), (rival, 2)):
         submission_upload(
-            model=slot, by=slot.owner, data=predictions_csv(live_ids, seed=seed), filename="p.csv"
+            model=slot,
+            by=slot.owner,
+            data=sealed_predictions(open_round, slot, live_ids, seed=seed),
+            filename="p.csv.sealed",
         )
     closed_at = open_round.closes_at + timedelta(seconds=1)
     rnd = round_close(round=open_round, now=closed_at)

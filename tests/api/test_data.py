@@ -256,3 +256,44 @@ def test_data_upload_over_the_limit_is_413(key_client, sponsor, tournament, sett
         "details": None,
     }
     assert DatasetVersion.objects.filter(kind="training").count() == 1
+
+
+def test_download_resumes_from_a_byte_range(api, tournament):
+    data = csv_bytes(make_frame())
+    dataset = DatasetVersion.objects.get(kind="training")
+    url = f"/api/datasets/{dataset.id}/download"
+    assert api.get(url)["Accept-Ranges"] == "bytes"
+
+    partial = api.get(url, HTTP_RANGE="bytes=100-", HTTP_IF_RANGE=f'"{dataset.cid}"')
+    assert partial.status_code == 206
+    assert partial.content == data[100:]
+    assert partial["Content-Range"] == f"bytes 100-{len(data) - 1}/{len(data)}"
+    assert partial["ETag"] == f'"{dataset.cid}"'
+
+    middle = api.get(url, HTTP_RANGE="bytes=10-19")
+    assert (middle.status_code, middle.content) == (206, data[10:20])
+    suffix = api.get(url, HTTP_RANGE="bytes=-7")
+    assert (suffix.status_code, suffix.content) == (206, data[-7:])
+
+
+def test_a_range_past_the_end_is_416(api, tournament):
+    data = csv_bytes(make_frame())
+    dataset = DatasetVersion.objects.get(kind="training")
+    response = api.get(f"/api/datasets/{dataset.id}/download", HTTP_RANGE=f"bytes={len(data)}-")
+    assert response.status_code == 416
+    assert response["Content-Range"] == f"bytes */{len(data)}"
+    assert response.json()["error"] == {
+        "code": "range_not_satisfiable",
+        "message": f"range 'bytes={len(data)}-' is outside the file's {len(data)} bytes",
+        "details": None,
+    }
+
+
+def test_a_range_for_another_version_of_the_file_gets_the_whole_file(api, tournament):
+    data = csv_bytes(make_frame())
+    dataset = DatasetVersion.objects.get(kind="training")
+    response = api.get(
+        f"/api/datasets/{dataset.id}/download", HTTP_RANGE="bytes=100-", HTTP_IF_RANGE='"bafkother"'
+    )
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == data

@@ -31,7 +31,9 @@ API_PATHS = [
     "/api/models/{model_id}/stake",
     "/api/models/{model_id}/release",
     "/api/models/{model_id}/submissions",
+    "/api/models/{model_id}/submissions/{submission_id}/proof",
     "/api/models/{model_id}/scores",
+    "/api/platform",
 ]
 
 
@@ -141,6 +143,8 @@ def test_schema_endpoint_lists_every_endpoint(api):
     body_ref = upload["requestBody"]["content"]["multipart/form-data"]["schema"]["$ref"]
     file_field = schema["components"]["schemas"][body_ref.rsplit("/", 1)[-1]]["properties"]["file"]
     assert file_field == {"type": "string", "format": "binary"}
+    raw_body = upload["requestBody"]["content"]["application/octet-stream"]["schema"]
+    assert raw_body == {"type": "string", "format": "binary"}
     assert set(upload["responses"]) == {"201", "400", "401", "403", "404", "409", "413"}
     assert upload["security"] == [{"apiKey": []}, {"cookieAuth": []}]
     assert schema["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
@@ -166,7 +170,7 @@ def test_docs_page_renders_every_endpoint_offline(client):
     html = response.content.decode()
     for path in API_PATHS:
         assert f"<code>{path}</code>" in html
-    assert "Upload predictions for the open round" in html
+    assert "Upload sealed predictions for the open round" in html
     assert 'id="schema-Error"' in html
     # Nothing is fetched from elsewhere: no CDN, no third-party viewer.
     assert 'src="http' not in html and "href=\"http" not in html

@@ -146,11 +146,12 @@ def test_stake_amount_errors(key_client, modeler, model):
 
 
 def test_stake_backing_an_unsettled_round_cannot_be_released(key_client, modeler, model, open_round, live_ids):
-    from tests.builders import predictions_csv
+    from tests.builders import sealed_predictions
     from tournaments.services.lifecycle import round_close
     from tournaments.services.submissions import submission_upload
 
-    submission_upload(model=model, by=modeler, data=predictions_csv(live_ids), filename="p.csv")
+    data = sealed_predictions(open_round, model, live_ids)
+    submission_upload(model=model, by=modeler, data=data, filename="p.csv.sealed")
     round_close(round=open_round, now=open_round.closes_at)
     response = key_client(modeler, "stake").post(
         f"/api/models/{model.id}/release", {"amount": "1"}, format="json"

@@ -2,15 +2,22 @@
 
 import pytest
 
-from tests.builders import predictions_csv
+from tests.builders import sealed_predictions
 from tournaments.services.submissions import submission_upload
 
 pytestmark = pytest.mark.django_db
 
 
 def test_list_newest_first_with_counts(api, open_round, model, live_ids):
-    submission_upload(model=model, by=model.owner, data=predictions_csv(live_ids), filename="a.csv")
-    submission_upload(model=model, by=model.owner, data=predictions_csv(live_ids, seed=2), filename="b.csv")
+    submission_upload(
+        model=model, by=model.owner, data=sealed_predictions(open_round, model, live_ids), filename="a"
+    )
+    submission_upload(
+        model=model,
+        by=model.owner,
+        data=sealed_predictions(open_round, model, live_ids, seed=2),
+        filename="b",
+    )
     body = api.get("/api/tournaments/weather/rounds").json()
     assert body["count"] == 1
     r = body["results"][0]

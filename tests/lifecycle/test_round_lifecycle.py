@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
+from tests.builders import seal_for
 from tournaments.errors import Conflict
 from tournaments.fields import tokens_to_wei
 from tournaments.models import (
@@ -77,7 +78,8 @@ def world():
 
 def _submit(world, model, predictions, now):
     frame = pd.DataFrame({"id": world["ids"], "prediction": predictions})
-    return submission_upload(model=model, by=model.owner, data=_csv(frame), filename="p.csv", now=now)
+    envelope = seal_for(world["round"], model, _csv(frame))
+    return submission_upload(model=model, by=model.owner, data=envelope, filename="p.sealed", now=now)
 
 
 def _target(world, day, values):

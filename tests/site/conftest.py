@@ -15,6 +15,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
+from tests.builders import seal_for
 from tournaments.fields import tokens_to_wei
 from tournaments.models import (
     ModelSlot,
@@ -61,6 +62,11 @@ def make_frame(
 def predictions_csv(ids: list[str], *, seed: int = 1) -> bytes:
     rng = np.random.default_rng(seed)
     return csv_bytes(pd.DataFrame({"id": ids, "prediction": rng.random(len(ids))}))
+
+
+def sealed_predictions(round: Round, model: ModelSlot, ids: list[str], *, seed: int = 1) -> bytes:
+    """Predictions sealed as the upload form does: to the round's key, bound to the model."""
+    return seal_for(round, model, predictions_csv(ids, seed=seed))
 
 
 @pytest.fixture(autouse=True)
@@ -174,7 +180,10 @@ def resolved_round(tournament, open_round, model, modeler, make_user, live_ids) 
     )
     for slot, seed in ((model, 1), (rival, 2)):
         submission_upload(
-            model=slot, by=slot.owner, data=predictions_csv(live_ids, seed=seed), filename="p.csv"
+            model=slot,
+            by=slot.owner,
+            data=sealed_predictions(open_round, slot, live_ids, seed=seed),
+            filename="p.csv.sealed",
         )
     closed_at = open_round.closes_at + timedelta(seconds=1)
     rnd = round_close(round=open_round, now=closed_at)

@@ -4,12 +4,14 @@ from datetime import timedelta
 
 import pandas as pd
 import pytest
+from arena_client.cid import cid_for_bytes
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from tests.site.conftest import csv_bytes, predictions_csv
+from tests.builders import seal_for
+from tests.site.conftest import csv_bytes, predictions_csv, sealed_predictions
 from tournaments.fields import tokens_to_wei
-from tournaments.models import ModelSlot, StakeEvent, Submission
+from tournaments.models import ModelSlot, RoundKey, StakeEvent, Submission
 from tournaments.services.lifecycle import round_close
 from tournaments.services.submissions import submission_upload
 
@@ -109,7 +111,8 @@ def test_stake_form_errors(login, modeler, model):
 
 
 def test_locked_stake_cannot_be_released(login, modeler, model, open_round, live_ids):
-    submission_upload(model=model, by=modeler, data=predictions_csv(live_ids), filename="p.csv")
+    data = sealed_predictions(open_round, model, live_ids)
+    submission_upload(model=model, by=modeler, data=data, filename="p.csv.sealed")
     round_close(round=open_round, now=open_round.closes_at + timedelta(seconds=1))
     response = login(modeler).post(
         reverse("my-model-release", args=[model.pk]), {"release-amount": "1"}
@@ -128,63 +131,104 @@ def test_cannot_stake_on_another_users_model(login, stranger, model):
     assert model.stake == tokens_to_wei(25)
 
 
-def test_upload_predictions_for_the_open_round(login, modeler, model, open_round, live_ids):
+def test_upload_form_seals_in_the_browser_with_the_round_key(login, modeler, model, open_round):
+    page = login(modeler).get(reverse("my-model", args=[model.pk]))
+    assert page.status_code == 200
+    text = page.text
+    public_key = RoundKey.objects.get(round=open_round).public_key
+    assert f'data-public-key="{public_key}"' in text
+    assert 'data-tournament="weather"' in text and 'data-round="1"' in text
+    assert f'data-model-id="{model.pk}"' in text
+    assert f'data-api-url="/api/models/{model.pk}/submissions"' in text
+    assert '<script type="module" src="/static/js/upload.mjs"></script>' in text
+    # Without JavaScript the page says why a plaintext file cannot be sent.
+    assert "Without JavaScript this form cannot seal your file" in text
+    assert "a plaintext file is refused" in text
+
+
+def test_upload_a_sealed_file_without_javascript(login, modeler, model, open_round, live_ids):
     client = login(modeler)
-    response = _upload(client, model, predictions_csv(live_ids))
+    envelope = sealed_predictions(open_round, model, live_ids)
+    response = _upload(client, model, envelope, filename="predictions.csv.sealed")
     assert response.status_code == 302
     submission = Submission.objects.get(model=model)
-    assert (submission.round, submission.rows, submission.state) == (open_round, 50, "valid")
+    assert (submission.round, submission.state, submission.cid) == (
+        open_round, "received", cid_for_bytes(envelope)
+    )
     page = client.get(response.url)
-    assert "Predictions accepted for round 1: 50 rows." in page.text
+    assert (
+        f"Sealed predictions received for round 1 ({submission.cid}); they are opened and "
+        "checked when the round closes." in page.text
+    )
     assert f'<tr id="submission-{submission.pk}">' in page.text
+    assert "sealed until the round closes" in page.text
+
+    round_close(round=open_round, now=open_round.closes_at)
+    submission.refresh_from_db()
+    assert (submission.state, submission.rows) == ("valid", 50)
+    page = client.get(response.url)
+    assert 'class="badge state-valid"' in page.text
 
 
-def test_rejected_upload_shows_the_problem_and_keeps_the_previous_submission(
+def test_plaintext_is_refused_and_keeps_the_previous_submission(
     login, modeler, model, open_round, live_ids, settings
 ):
     client = login(modeler)
-    assert _upload(client, model, predictions_csv(live_ids)).status_code == 302
+    assert _upload(client, model, sealed_predictions(open_round, model, live_ids)).status_code == 302
     previous = Submission.objects.get(model=model)
     blobs_before = sorted(p.name for p in settings.BLOB_DIR.rglob("*") if p.is_file())
 
+    response = _upload(client, model, predictions_csv(live_ids), filename="predictions.csv")
+    assert response.status_code == 400
+    assert (
+        "this is a plaintext predictions file: the platform accepts only predictions sealed "
+        "to the round&#x27;s public key" in response.text
+    )
+    garbage = _upload(client, model, b"\x00" * 80, filename="x.sealed")
+    assert garbage.status_code == 400
+    assert "malformed envelope: not an Arena envelope: starts with" in garbage.text
+    assert Submission.objects.get(model=model) == previous
+    assert sorted(p.name for p in settings.BLOB_DIR.rglob("*") if p.is_file()) == blobs_before
+
+
+def test_broken_predictions_show_their_problems_after_close(
+    login, modeler, model, open_round, live_ids
+):
+    client = login(modeler)
     bad = pd.DataFrame(
         {"id": live_ids[:48] + ["ghost-1"], "prediction": [0.5] * 46 + [1.7, -0.2, 0.3]}
     )
-    response = _upload(client, model, csv_bytes(bad))
-    assert response.status_code == 400
-    text = response.text
+    response = _upload(client, model, seal_for(open_round, model, csv_bytes(bad)))
+    assert response.status_code == 302  # sealed: nobody can judge it before close
+    round_close(round=open_round, now=open_round.closes_at)
+    submission = Submission.objects.get(model=model)
+    assert submission.state == "invalid"
+    text = client.get(reverse("my-model", args=[model.pk])).text
+    assert 'class="badge state-invalid"' in text
     assert "outside [0, 1]" in text
-    assert "row 47 (id live046): &#x27;1.7&#x27;" in text  # first offending rows with their ids
+    assert "row 47 (id &#x27;live046&#x27;): &#x27;1.7&#x27;" in text  # the first offending rows
     assert "&#x27;ghost-1&#x27; (row 49)" in text
     assert "2 of 50 live ids are missing" in text
-    assert '<tr class="problem" data-code="out_of_range">' in text
-    assert Submission.objects.filter(model=model).count() == 1
-    assert Submission.objects.get(model=model) == previous
-    assert sorted(p.name for p in settings.BLOB_DIR.rglob("*") if p.is_file()) == blobs_before
-    assert "Your last valid upload before close counts" in text
 
 
-def test_constant_and_unreadable_files_are_rejected(login, modeler, model, open_round, live_ids):
-    client = login(modeler)
+def test_a_constant_file_is_invalid_after_close(login, modeler, model, open_round, live_ids):
     constant = csv_bytes(pd.DataFrame({"id": live_ids, "prediction": 0.5}))
-    response = _upload(client, model, constant)
-    assert response.status_code == 400
-    assert "a constant submission cannot be ranked" in response.text
-    wrong_type = _upload(client, model, b"id,prediction\n", filename="predictions.txt")
-    assert wrong_type.status_code == 400
-    assert "expected a .csv or .parquet file" in wrong_type.text
-    assert not Submission.objects.exists()
+    assert _upload(login(modeler), model, seal_for(open_round, model, constant)).status_code == 302
+    round_close(round=open_round, now=open_round.closes_at)
+    submission = Submission.objects.get()
+    assert submission.state == "invalid"
+    assert submission.error.endswith("a constant submission cannot be ranked, so it cannot be scored")
 
 
-def test_upload_with_no_open_round_is_a_conflict(login, modeler, model, tournament, live_ids):
-    response = _upload(login(modeler), model, predictions_csv(live_ids))
+def test_upload_with_no_open_round_is_a_conflict(login, modeler, model, tournament):
+    response = _upload(login(modeler), model, b"ARNS\x01" + b"\x00" * 80)
     assert response.status_code == 409
     assert "no round is open for submissions" in response.text
     assert not Submission.objects.exists()
 
 
 def test_cannot_upload_for_another_users_model(login, stranger, model, open_round, live_ids):
-    response = _upload(login(stranger), model, predictions_csv(live_ids))
+    response = _upload(login(stranger), model, sealed_predictions(open_round, model, live_ids))
     assert response.status_code == 403
     assert not Submission.objects.exists()
 

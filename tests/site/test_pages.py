@@ -108,10 +108,11 @@ def test_live_data_of_a_scheduled_round_is_only_for_the_sponsor(
 
 
 def test_open_round_page(visitor, open_round, model, live_ids):
-    from tests.site.conftest import predictions_csv
+    from tests.site.conftest import sealed_predictions
     from tournaments.services.submissions import submission_upload
 
-    submission_upload(model=model, by=model.owner, data=predictions_csv(live_ids), filename="p.csv")
+    data = sealed_predictions(open_round, model, live_ids)
+    submission_upload(model=model, by=model.owner, data=data, filename="p.csv.sealed")
     response = visitor.get(reverse("round-detail", args=["weather", 1]))
     assert response.status_code == 200
     text = response.text

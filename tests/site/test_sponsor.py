@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.site.conftest import csv_bytes, make_frame, predictions_csv
+from tests.site.conftest import csv_bytes, make_frame, sealed_predictions
 from tournaments.fields import tokens_to_wei
 from tournaments.models import DatasetKind, DatasetVersion, RoundState, RoundTarget, Tournament
 from tournaments.services.lifecycle import round_close
@@ -213,7 +213,8 @@ def test_validation_data_upload(login, sponsor, tournament):
 
 
 def test_targets_for_a_closed_round(login, sponsor, open_round, model, live_ids):
-    submission_upload(model=model, by=model.owner, data=predictions_csv(live_ids), filename="p.csv")
+    data = sealed_predictions(open_round, model, live_ids)
+    submission_upload(model=model, by=model.owner, data=data, filename="p.csv.sealed")
     round_close(round=open_round, now=open_round.closes_at + timedelta(seconds=1))
     client = login(sponsor)
     page = client.get(reverse("tournament-dashboard", args=["weather"]))
@@ -242,10 +243,9 @@ def test_targets_for_a_closed_round(login, sponsor, open_round, model, live_ids)
 
 
 def test_dashboard_shows_submission_counts(login, sponsor, open_round, model, live_ids):
-    submission_upload(model=model, by=model.owner, data=predictions_csv(live_ids), filename="p.csv")
-    submission_upload(
-        model=model, by=model.owner, data=predictions_csv(live_ids, seed=5), filename="p.csv"
-    )
+    for seed in (1, 5):
+        data = sealed_predictions(open_round, model, live_ids, seed=seed)
+        submission_upload(model=model, by=model.owner, data=data, filename="p.csv.sealed")
     response = login(sponsor).get(reverse("tournament-dashboard", args=["weather"]))
     rounds = {r.number: r for r in response.context["rounds"]}
     assert (rounds[1].n_submissions, rounds[1].n_models) == (2, 1)

@@ -2,7 +2,7 @@
 
 import io
 
-from django.http import FileResponse, HttpResponse, HttpResponseNotModified
+from django.http import FileResponse, HttpResponse, HttpResponseNotModified, JsonResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers, status
@@ -63,11 +63,18 @@ class DatasetDownloadApi(APIView):
             (200, "application/octet-stream"): OpenApiResponse(
                 OpenApiTypes.BINARY, description="the stored bytes; ETag is the content id"
             ),
+            (206, "application/octet-stream"): OpenApiResponse(
+                OpenApiTypes.BINARY,
+                description="the requested `Range: bytes=start-[end]` (resume a download); "
+                "with `If-Range: <ETag>` only if the file is unchanged",
+            ),
             304: OpenApiResponse(description="If-None-Match matched: unchanged"),
         },
         errors=[404],
         description="Streams the file exactly as stored. Its SHA-256 content id (CIDv1) is "
-        "the ETag and the X-Content-CID header, so a client can verify what it received.",
+        "the ETag and the X-Content-CID header, so a client can verify what it received. "
+        "Supports one byte range per request (206; 416 `range_not_satisfiable` past the end) "
+        "so an interrupted download resumes.",
     )
     def get(self, request: Request, dataset_id: int) -> HttpResponse:
         dataset = selectors.dataset_for_download(
@@ -80,19 +87,76 @@ class DatasetDownloadApi(APIView):
             return response
         suffix = ".parquet" if dataset.filename.lower().endswith(".parquet") else ".csv"
         filename = f"{dataset.tournament.slug}-{dataset.kind}-v{dataset.version}{suffix}"
+        content = selectors.dataset_content(dataset=dataset)
+        wanted = request.headers.get("Range", "")
+        # If-Range: resume only if the file is still the one the partial copy came from.
+        if wanted and request.headers.get("If-Range", etag) == etag:
+            span = _byte_range(wanted, len(content))
+            if span == "unsatisfiable":
+                response = JsonResponse(
+                    {
+                        "error": {
+                            "code": "range_not_satisfiable",
+                            "message": f"range {wanted!r} is outside the file's "
+                            f"{len(content)} bytes",
+                            "details": None,
+                        }
+                    },
+                    status=416,
+                )
+                response["Content-Range"] = f"bytes */{len(content)}"
+                return response
+            if span is not None:
+                start, end = span
+                response = HttpResponse(
+                    content[start : end + 1], status=206, content_type=_CONTENT_TYPES[suffix]
+                )
+                response["Content-Range"] = f"bytes {start}-{end}/{len(content)}"
+                response["Content-Disposition"] = f'attachment; filename="{filename}"'
+                return self._tagged(response, dataset.cid)
         response = FileResponse(
-            io.BytesIO(selectors.dataset_content(dataset=dataset)),
+            io.BytesIO(content),
             as_attachment=True,
             filename=filename,
             content_type=_CONTENT_TYPES[suffix],
         )
-        response["ETag"] = etag
-        response["X-Content-CID"] = dataset.cid
+        return self._tagged(response, dataset.cid)
+
+    @staticmethod
+    def _tagged(response: HttpResponse, cid: str) -> HttpResponse:
+        response["ETag"] = f'"{cid}"'
+        response["X-Content-CID"] = cid
+        response["Accept-Ranges"] = "bytes"
         return response
 
     def perform_content_negotiation(self, request, force=False):
         # The body is a file whatever the client accepts; errors still render as JSON.
         return super().perform_content_negotiation(request, force=True)
+
+
+def _byte_range(header: str, size: int) -> tuple[int, int] | str | None:
+    """One `bytes=` range as inclusive (start, end); "unsatisfiable"; or None to send it all.
+
+    Several ranges in one request are answered with the whole file, which RFC 9110 allows.
+    """
+    unit, _, spec = header.partition("=")
+    if unit.strip().lower() != "bytes" or "," in spec:
+        return None
+    first, dash, last = spec.strip().partition("-")
+    if not dash or not (first.isdigit() or last.isdigit()):
+        return None
+    if not first:  # the last N bytes
+        length = int(last)
+        if length == 0:
+            return "unsatisfiable"
+        return max(0, size - length), size - 1
+    start = int(first)
+    end = min(int(last), size - 1) if last.isdigit() else size - 1
+    if start >= size:
+        return "unsatisfiable"
+    if end < start:
+        return None
+    return start, end
 
 
 class DatasetUploadApi(APIView):

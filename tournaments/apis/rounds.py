@@ -105,6 +105,23 @@ class RoundDetailApi(APIView):
         live_dataset = DatasetOutputSerializer(allow_null=True, help_text="once the round opens")
         scores = RoundScoreSerializer(many=True, help_text="each model's latest score day")
         payouts = PayoutSerializer(many=True, help_text="once the round is resolved")
+        public_key = serializers.CharField(
+            allow_null=True,
+            help_text="the round's X25519 public key (64 hex digits) to seal predictions to; "
+            "from the moment the round opens",
+        )
+        private_key = serializers.CharField(
+            allow_null=True,
+            help_text="the round's X25519 private key (64 hex digits), published once the round "
+            "resolves so anyone can open the envelopes and re-check the scoring",
+        )
+        commitments_root = serializers.CharField(
+            allow_null=True,
+            help_text="0x + Merkle root over the counted envelopes, fixed at close",
+        )
+        commitments_count = serializers.IntegerField(
+            allow_null=True, help_text="distinct envelopes under the root"
+        )
 
     @operation(
         summary="Read a round",
@@ -114,7 +131,8 @@ class RoundDetailApi(APIView):
         errors=[404],
         description="State and times, the rules frozen at open, every transition with its "
         "time, submission counts, the meta-model's CORR per score day, and once scored each "
-        "model's latest scores (payouts once resolved).",
+        "model's latest scores (payouts once resolved). Encryption: `public_key` from open, "
+        "`commitments_root` from close, `private_key` once resolved.",
     )
     def get(self, request: Request, slug: str, number: int) -> Response:
         round = get_round(get_tournament(slug), number)
@@ -134,5 +152,5 @@ class RoundDetailApi(APIView):
             "live_dataset": page["live_dataset"] if round.state != RoundState.SCHEDULED else None,
             "scores": page["scores"],
             "payouts": page["payouts"],
-        }
+        } | page["encryption"]
         return Response(self.OutputSerializer(data, context={"request": request}).data)

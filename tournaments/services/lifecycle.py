@@ -24,6 +24,9 @@ from tournaments.models import (
     Tournament,
     TournamentState,
 )
+from tournaments.services.commitments import round_commitments_record
+from tournaments.services.round_keys import round_key_create
+from tournaments.services.submissions import round_decrypt_submissions
 
 log = logging.getLogger("arena.lifecycle")
 
@@ -43,6 +46,16 @@ def _transition(round: Round, to_state: str, now: datetime, detail: str = "") ->
 
 def _locked(round: Round) -> Round:
     return Round.objects.select_for_update().select_related("tournament").get(pk=round.pk)
+
+
+def _post_commitments_after_commit(round: Round) -> None:
+    """Post the commitments root on-chain once the close is committed (before decryption)."""
+    from chain.client import chain_enabled
+
+    if chain_enabled():
+        from chain.tasks import post_commitments
+
+        transaction.on_commit(lambda: post_commitments.delay(round.pk))
 
 
 def round_schedule_next(*, tournament: Tournament, now: datetime) -> Round | None:
@@ -86,13 +99,15 @@ def round_open(*, round: Round, now: datetime) -> Round:
             raise Conflict(f"round {round.number} has no live data yet", code="no_live_data")
         round.rules = round.tournament.rules_snapshot()
         round.save(update_fields=["rules"])
+        round_key_create(round=round, now=now)  # the public key modelers seal to
         _transition(round, RoundState.OPEN, now)
     events.round_changed(round)
     return round
 
 
 def round_close(*, round: Round, now: datetime) -> Round:
-    """Lock submissions: the last valid one per model counts; stakes are snapshotted."""
+    """Lock submissions: the last one received per model counts and is committed to (Merkle
+    root); stakes are snapshotted. Then the counted envelopes are opened and checked."""
     with transaction.atomic():
         round = _locked(round)
         if _past(round.state, RoundState.CLOSED):
@@ -104,7 +119,11 @@ def round_close(*, round: Round, now: datetime) -> Round:
         latest_ids = []
         seen: set[int] = set()
         for sub in (
-            Submission.objects.filter(round=round, state=SubmissionState.VALID, created_at__lt=round.closes_at)
+            Submission.objects.filter(
+                round=round,
+                state__in=[SubmissionState.RECEIVED, SubmissionState.VALID],
+                created_at__lt=round.closes_at,
+            )
             .order_by("model_id", "-created_at", "-id")
             .only("id", "model_id")
         ):
@@ -112,6 +131,8 @@ def round_close(*, round: Round, now: datetime) -> Round:
                 seen.add(sub.model_id)
                 latest_ids.append(sub.id)
         Submission.objects.filter(id__in=latest_ids).update(is_counted=True)
+        round_commitments_record(round=round)
+        _post_commitments_after_commit(round)
         StakeSnapshot.objects.bulk_create(
             [
                 StakeSnapshot(round=round, model=m, amount=m.stake)
@@ -119,6 +140,9 @@ def round_close(*, round: Round, now: datetime) -> Round:
             ]
         )
         _transition(round, RoundState.CLOSED, now, f"{len(latest_ids)} submissions counted")
+    # Outside the close's transaction: the close and its commitments stand even if opening
+    # fails (e.g. a missing key-encryption key); scoring retries it before day 1.
+    round_decrypt_submissions(round=round, now=now)
     events.round_changed(round)
     return round
 
@@ -163,7 +187,13 @@ def round_resolve(*, round: Round, now: datetime) -> Round:
 
 
 def round_settle(*, round: Round, now: datetime) -> Round:
-    """Apply payouts: rewards from the reward pool, burns from stake — exactly once."""
+    """Apply payouts: rewards from the reward pool, burns from stake — exactly once.
+
+    With a chain, settlement is one Merkle root: each call advances propose → (challenge
+    window) → finalize → apply, and the round turns settled once every leaf is applied.
+    Without one (ARENA_CHAIN=off) the database ledger applies the payouts directly.
+    """
+    from chain.client import chain_enabled
     from tournaments.services.payouts import payouts_apply
 
     with transaction.atomic():
@@ -172,7 +202,14 @@ def round_settle(*, round: Round, now: datetime) -> Round:
             return round
         if round.state != RoundState.RESOLVED:
             raise Conflict(f"round {round.number} is {round.state}, not resolved")
-        applied = payouts_apply(round=round, now=now)
-        _transition(round, RoundState.SETTLED, now, f"{applied} payouts applied")
+        if chain_enabled():
+            from chain.services import chain_settlement_step
+
+            if not chain_settlement_step(round=round, now=now):
+                return round  # waiting for the challenge window; the next tick resumes
+            detail = f"settled on-chain, root {round.chain.settlement_root}"
+        else:
+            detail = f"{payouts_apply(round=round, now=now)} payouts applied"
+        _transition(round, RoundState.SETTLED, now, detail)
     events.round_changed(round)
     return round

@@ -4,6 +4,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
+from tournaments import events
 from tournaments.errors import Conflict, InvalidInput, NotAllowed
 from tournaments.fields import wei_to_tokens
 from tournaments.models import ModelSlot, StakeEvent, StakeEventKind, Tournament, TournamentState
@@ -42,18 +43,29 @@ def stake_change(
     model.stake += amount
     model.save(update_fields=["stake"])
     StakeEvent.objects.create(model=model, kind=kind, amount=amount, round=round, tx_hash=tx_hash)
+    events.stake_changed(model)  # pushed to live leaderboards after the commit
     return model
 
 
 def stake_deposit(*, model: ModelSlot, by: User, amount: int) -> ModelSlot:
+    """Stake on a model. With a chain the stake is a token transfer to the staking contract
+    (from the owner's custodial wallet on a dev chain) and the indexer mirrors it here."""
+    from chain.client import chain_enabled
+
     _own(model, by)
     if amount <= 0:
         raise InvalidInput("a stake deposit must be positive")
+    if chain_enabled():
+        from chain.services import chain_stake_from_dev_wallet
+
+        chain_stake_from_dev_wallet(model=model, amount=amount)
+        return ModelSlot.objects.get(pk=model.pk)
     return stake_change(model=model, amount=amount, kind=StakeEventKind.DEPOSIT)
 
 
 def stake_release(*, model: ModelSlot, by: User, amount: int) -> ModelSlot:
     """Release stake not at risk: stake snapshotted by an unsettled round stays locked."""
+    from chain.client import chain_enabled
     from tournaments.selectors import stake_locked
 
     _own(model, by)
@@ -71,4 +83,9 @@ def stake_release(*, model: ModelSlot, by: User, amount: int) -> ModelSlot:
                 "backs unsettled rounds",
                 details={"free_wei": str(max(free, 0)), "locked_wei": str(locked)},
             )
-        return stake_change(model=current, amount=-amount, kind=StakeEventKind.RELEASE)
+        if not chain_enabled():
+            return stake_change(model=current, amount=-amount, kind=StakeEventKind.RELEASE)
+    from chain.services import chain_request_release_from_dev_wallet
+
+    chain_request_release_from_dev_wallet(model=model, amount=amount)
+    return ModelSlot.objects.get(pk=model.pk)

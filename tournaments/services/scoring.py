@@ -16,6 +16,7 @@ from tournaments.errors import Conflict
 from tournaments.fields import wei_to_tokens
 from tournaments.models import Round, RoundTarget, Score, ScoreDay
 from tournaments.selectors import live_ids, predictions_matrix, stake_snapshot_map
+from tournaments.services.submissions import round_decrypt_submissions
 from tournaments.tables import check_targets, read_table
 
 _PREPARED_CACHE: "OrderedDict[tuple, scoring.RankedEra]" = OrderedDict()
@@ -42,6 +43,8 @@ def _meta_model_weights(stakes_tokens: np.ndarray) -> np.ndarray:
 
 def score_round_day(*, round: Round, day: int, now: datetime) -> None:
     """Compute and store day `day`. Call inside the round's row lock."""
+    # Normally done at close; this finishes it if the close's opening step was interrupted.
+    round_decrypt_submissions(round=round, now=now)
     target_row = RoundTarget.objects.filter(round=round, day=day).first()
     if target_row is None:
         raise Conflict(f"no target for day {day} of round {round.number}", code="no_target")
