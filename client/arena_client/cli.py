@@ -193,6 +193,11 @@ def _add_network_commands(
     verify.add_argument("--model", required=True)
     verify.add_argument("--round", type=int, required=True, dest="round_number")
     verify.add_argument("--tournament")
+    verify.add_argument(
+        "--rpc-url",
+        help="JSON-RPC node to read the commitments root from yourself (default: the platform's "
+        "own read of the chain, reported by the API)",
+    )
     verify.set_defaults(handler=_verify)
 
 
@@ -677,10 +682,30 @@ def _scores(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-ROOT_SOURCE_NOTE = (
-    "root source: the platform's API (the round's commitments root as recorded at close); "
-    "checking it against the root posted on-chain is not available in this client yet"
-)
+def _chain_root(args: argparse.Namespace, proof: dict[str, Any]) -> tuple[str | None, str]:
+    """The root to trust and where it came from: the node given with --rpc-url (read here),
+    else the platform's fresh read of the staking contract, else only the platform's record."""
+    from .chainread import ChainReadError, read_commitments
+
+    chain = proof.get("chain") or {}
+    if args.rpc_url:
+        if not chain.get("staking"):
+            raise CommandFailed(
+                ExitCode.SERVER_REJECTED, "no_chain", "the platform reports no staking contract to read"
+            )
+        try:
+            onchain = read_commitments(
+                args.rpc_url, chain["staking"], proof["tournament_id"], proof["round"]
+            )
+        except ChainReadError as error:
+            raise CommandFailed(ExitCode.SERVER_UNREACHABLE, "chain_unreachable", str(error)) from None
+        return onchain["root"], f"read from the staking contract {chain['staking']} at {args.rpc_url}"
+    if proof.get("onchain_root"):
+        return proof["onchain_root"], (
+            f"the staking contract {chain.get('staking')} (chain {chain.get('chain_id')}), as read "
+            "by the platform; pass --rpc-url to read it yourself"
+        )
+    return None, "the platform's record only: the chain could not be read"
 
 
 def _saved_receipt_for(tournament: str, number: int, model: str, cid: str) -> Path | None:
@@ -716,9 +741,15 @@ def _verify(args: argparse.Namespace) -> dict[str, Any]:
             ExitCode.VERIFICATION_FAILED, "proof_mismatch", message, cid=proof["cid"]
         )
 
+    chain_root, root_source = _chain_root(args, proof)
+    if chain_root is not None and chain_root != proof["root"]:
+        raise failed(
+            f"the platform's root {proof['root']} is not the root on-chain {chain_root} "
+            f"({root_source})"
+        )
     try:
         verify_submission_proof(
-            proof["cid"], [_hash(node) for node in proof["proof"]], _hash(proof["root"])
+            proof["cid"], [_hash(node) for node in proof["proof"]], _hash(chain_root or proof["root"])
         )
     except (MerkleProofError, ValueError) as error:
         raise failed(f"the inclusion proof does not verify: {error}") from None
@@ -737,7 +768,7 @@ def _verify(args: argparse.Namespace) -> dict[str, Any]:
         "message": f"verified: {model['name']}'s counted submission {proof['cid']} in {slug} "
         f"round {number} is under the commitments root {proof['root']} "
         f"({proof['count']} envelopes, proof of {len(proof['proof'])} hashes); {receipt_note}.\n"
-        f"{ROOT_SOURCE_NOTE}",
+        f"root source: {root_source}",
         "verified": True,
         "tournament": slug,
         "round": number,
@@ -747,7 +778,8 @@ def _verify(args: argparse.Namespace) -> dict[str, Any]:
         "proof": proof["proof"],
         "root": proof["root"],
         "count": proof["count"],
-        "root_source": "platform_api",
+        "root_source": "chain" if chain_root else "platform_api",
+        "root_detail": root_source,
         "receipt_file": str(receipt) if receipt else None,
     }
 

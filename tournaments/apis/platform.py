@@ -7,6 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from chain.selectors import chain_summary
 from config.api_tools import max_prediction_bytes, operation
 from tournaments.services.receipts import platform_receipt_public_key
 
@@ -31,6 +32,11 @@ class PlatformDetailApi(APIView):
         envelope = EnvelopeFormatSerializer(help_text="the sealed-upload format")
         max_prediction_bytes = serializers.IntegerField(help_text="before sealing")
         commitments = serializers.CharField(help_text="how the commitments root is built")
+        chain = serializers.JSONField(
+            allow_null=True,
+            help_text="the chain the platform settles on: backend, chain_id, token and staking "
+            "addresses (null with the chain switched off)",
+        )
 
     @operation(
         summary="Platform keys and formats",
@@ -55,5 +61,6 @@ class PlatformDetailApi(APIView):
             "max_prediction_bytes": max_prediction_bytes(),
             "commitments": "leaf = keccak256(keccak256(sha256 digest of the envelope, as in its "
             "CID)); node = keccak256(min(a, b) || max(a, b)); one root per round, fixed at close",
+            "chain": chain_summary(),
         }
         return Response(self.OutputSerializer(data).data)

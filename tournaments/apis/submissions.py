@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import HasScope
+from chain.selectors import chain_summary, onchain_commitments
 from config.api_tools import (
     FileUploadSerializer,
     ListApiMixin,
@@ -198,9 +199,21 @@ class SubmissionProofApi(APIView):
         )
         root = serializers.CharField(help_text="the round's commitments root (0x + hex)")
         count = serializers.IntegerField(help_text="distinct envelopes under the root")
+        tournament_id = serializers.IntegerField(
+            source="submission.round.tournament_id", help_text="the tournament's id on-chain"
+        )
         root_source = serializers.CharField(
-            help_text="where `root` comes from: 'platform' (this API's record of the root fixed "
-            "at close); compare it with the root posted on-chain"
+            help_text="'chain' when `root` was just read from the staking contract and equals "
+            "the platform's record; 'platform' when the chain could not be read"
+        )
+        onchain_root = serializers.CharField(
+            allow_null=True, help_text="the root the staking contract holds (0x + hex), or null"
+        )
+        commitments_tx = serializers.CharField(
+            allow_null=True, help_text="the transaction that posted the root at close"
+        )
+        chain = serializers.JSONField(
+            allow_null=True, help_text="chain id and contract addresses, to read the root yourself"
         )
 
     @operation(
@@ -227,4 +240,11 @@ class SubmissionProofApi(APIView):
         if submission is None:
             raise NotFound(f"model {model.id} has no submission {submission_id}")
         proof = selectors.submission_inclusion_proof(submission=submission)
-        return Response(self.OutputSerializer(proof | {"root_source": "platform"}).data)
+        onchain = onchain_commitments(round=submission.round)
+        proof |= {
+            "root_source": "chain" if onchain and onchain["root"] == proof["root"] else "platform",
+            "onchain_root": onchain["root"] if onchain else None,
+            "commitments_tx": onchain["tx_hash"] if onchain else None,
+            "chain": chain_summary(),
+        }
+        return Response(self.OutputSerializer(proof).data)
