@@ -111,7 +111,8 @@ def predictions_matrix(*, round: Round) -> tuple[list[ModelSlot], np.ndarray]:
     """
     ids = live_ids(round=round)
     subs = list(submissions_counted(round=round).order_by("model_id"))
-    matrix = np.empty((len(ids), len(subs)), dtype=np.float64)
+    # Column-major: each model's predictions contiguous, as the scoring engine ranks them.
+    matrix = np.empty((len(ids), len(subs)), dtype=np.float64, order="F")
     for j, sub in enumerate(subs):
         if sub.predictions_cid:
             data, name = blob_store().get(sub.predictions_cid), "predictions.csv"

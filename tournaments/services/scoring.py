@@ -59,9 +59,12 @@ def score_round_day(*, round: Round, day: int, now: datetime) -> None:
     stakes = np.array([float(wei_to_tokens(snapshot.get(m.id, 0))) for m in models])
     weights = _meta_model_weights(stakes)
     key = (round.id, tuple(m.id for m in models))
-    prepared = _prepared_era(predictions, weights, key)
-    target_values = target.to_numpy()
-    result = prepared.score(target_values)
+    try:
+        prepared = _prepared_era(predictions, weights, key)
+        target_values = target.to_numpy()
+        result = prepared.score(target_values)
+    except ValueError as exc:  # the engine names the degenerate input; the tick retries later
+        raise Conflict(f"round {round.number} day {day} cannot be scored: {exc}", code="unscorable") from exc
     meta_corr = float(scoring.numerai_corr(prepared.meta_model, target_values)[0])
     result_corr, result_mmc = result.corr, result.mmc
     Score.objects.bulk_create(
