@@ -81,3 +81,26 @@ class ScoreAdmin(admin.ModelAdmin):
 class PayoutAdmin(admin.ModelAdmin):
     list_display = ("round", "model", "stake_at_risk", "corr", "mmc", "payout_factor", "amount", "state")
     list_filter = ("state",)
+
+
+@admin.register(m.RoundKey)
+class RoundKeyAdmin(admin.ModelAdmin):
+    # The sealed private key is never shown, not even encrypted: it leaves only through the
+    # round's publication after resolution.
+    list_display = ("round", "public_key", "kek_id", "created_at")
+    exclude = ("private_key_encrypted",)
+    readonly_fields = ("round", "public_key", "kek_id", "created_at")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(m.LeaderboardFeed)
+class LeaderboardFeedAdmin(admin.ModelAdmin):
+    list_display = ("tournament", "version", "updated_at")
+
+
+@admin.register(m.LeaderboardUpdate)
+class LeaderboardUpdateAdmin(admin.ModelAdmin):
+    list_display = ("tournament", "version", "reason", "created_at")
+    list_filter = ("tournament", "reason")
