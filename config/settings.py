@@ -113,6 +113,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 30, "init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"}
     )
+# DB_POOL_MAX_SIZE=N (PostgreSQL only): a connection pool of at most N connections per
+# process. An ASGI server runs each request's database work in a thread of its own, so
+# without a pool 200 concurrent requests open 200 connections and PostgreSQL (100 by
+# default) refuses the rest; with it, requests beyond N wait briefly for a free connection.
+if os.environ.get("DB_POOL_MAX_SIZE") and DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # a pooled connection goes back to the pool
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": int(os.environ["DB_POOL_MAX_SIZE"]),
+        "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "30")),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth --------------------------------------------------------------------------------
@@ -189,15 +200,31 @@ if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
     CELERY_TASK_ALWAYS_EAGER = False
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            # redis-py 8 times socket reads out after 5 s by default, while channels-redis
-            # blocks 5 s in BZPOPMIN waiting for messages (channels_redis issue #422): every
-            # idle websocket would crash. Give blocking reads room, but not forever.
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}]},
+    if os.environ.get("ARENA_CHANNEL_LAYER", "pubsub") == "core":
+        CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                # redis-py 8 times socket reads out after 5 s by default, while channels-redis
+                # blocks 5 s in BZPOPMIN waiting for messages (channels_redis issue #422):
+                # every idle websocket would crash. Give blocking reads room, not forever.
+                # redis-py 8 also caps a pool at 100 connections and raises beyond it: a burst
+                # of (re)connecting sockets makes more concurrent group_add calls than that.
+                "CONFIG": {
+                    "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "max_connections": 1000}]
+                },
+            }
         }
-    }
+    else:
+        # The default: Redis pub/sub delivers one message per ASGI process per update, fanned
+        # out in-process (measured steadier than the list-based layer with 1,000 sockets, see
+        # README "Under load"). Delivery is at most once; the live feed's versions, gap repair
+        # and client resume make that safe (tournaments/events.py).
+        CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                "CONFIG": {"hosts": [{"address": REDIS_URL}]},
+            }
+        }
 else:
     # Embedded profile: tasks run in the calling process, no broker needed.
     CELERY_BROKER_URL = "memory://"

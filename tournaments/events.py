@@ -401,8 +401,9 @@ def _deliver(messages: list[tuple[str, dict]]) -> None:
         return
 
     async def send_all() -> None:
-        for group, message in messages:
-            await layer.group_send(group, message)
+        # Each group gets one message per publish, so sending to the groups concurrently
+        # keeps every group's own order; it saves a Redis round trip per group.
+        await asyncio.gather(*(layer.group_send(group, message) for group, message in messages))
 
     try:
         loop = _server_loop

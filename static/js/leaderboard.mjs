@@ -14,6 +14,9 @@ const WEI_PER_SHOWN_PLACE = 10n ** 14n; // 4 decimals shown, as the server's `to
 const PERMANENT_CLOSE = new Set([4400, 4404, 4413]);
 const BACKOFF_FIRST_MS = 1000;
 const BACKOFF_MAX_MS = 30000;
+// Re-send resume now and then on a quiet socket: pushes are at-most-once (Redis pub/sub), so
+// a lost *last* update would otherwise stay unseen until the next one arrives.
+const RESYNC_EVERY_MS = 60000;
 
 // --- Formatting (mirrors tournaments/templatetags/arena.py) -------------------------------
 
@@ -65,6 +68,9 @@ export class LiveSocket {
   }
 
   start() {
+    setInterval(() => {
+      if (this.ws && this.ws.readyState === WebSocket.OPEN) this.resume();
+    }, RESYNC_EVERY_MS);
     // Coming back online: skip the rest of the backoff.
     window.addEventListener("online", () => {
       if (this.retryTimer !== null) {

@@ -1,0 +1,128 @@
+"""Headless Chromium watches the leaderboard of a running Arena (`manage.py up`: daphne and the
+round scheduler in one process, on its own SQLite file) and sees rows appear, then ranks
+change, pushed over the websocket — the page is never reloaded."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.production.stack import free_port
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMEDRIVER = "/usr/bin/chromedriver"
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def arena(tmp_path_factory):
+    """`manage.py up` on a compressed clock: round 1 opens at once, closes after 6 s, then 4
+    score days 3 s apart — every score day re-ranks the demo's 19 models."""
+    if not (shutil.which(CHROMEDRIVER) and shutil.which(CHROMIUM)):
+        pytest.skip(f"needs Debian chromium and chromium-driver ({CHROMIUM}, {CHROMEDRIVER})")
+    var = tmp_path_factory.mktemp("var")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env |= {"ARENA_VAR_DIR": str(var), "ARENA_TICK_SECONDS": "0.5", "ARENA_CHAIN": "off"}
+    log = open(var / "up.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "up", "--port", str(port), "--round-interval", "600",
+         "--submission-window", "6", "--resolution-lag", "1", "--score-days", "4",
+         "--score-day-interval", "3", "--rows-per-era", "100"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert proc.poll() is None, (var / "up.log").read_text()[-3000:]
+            try:
+                if httpx.get(f"{base}/tournaments/classic/leaderboard/", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "manage.py up did not serve the leaderboard"
+            time.sleep(0.3)
+        yield base
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+
+@pytest.fixture
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+ROW_ORDER = "return [...document.querySelectorAll('#leaderboard tbody tr[data-model-id]')].map(r => r.id)"
+
+
+def _poll(driver, script: str, until, timeout: float):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = driver.execute_script(script)
+        if until(value):
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout} s; last value: {value!r}")
+
+
+def test_rank_changes_arrive_without_a_reload(arena, browser):
+    browser.get(f"{arena}/tournaments/classic/leaderboard/")
+    # A mark on this page instance, and on the table element: both survive only if the page
+    # is never reloaded or re-rendered.
+    browser.execute_script("window.__arenaPage = 'first-load'; document.getElementById('leaderboard').__kept = true;")
+    _poll(browser, "return document.querySelector('[data-live-status]').dataset.state", lambda s: s == "live", 20)
+
+    first = _poll(browser, ROW_ORDER, lambda ids: len(ids) == 19, 60)  # score day 1 arrives
+    browser.execute_script(
+        "for (const r of document.querySelectorAll('#leaderboard tbody tr[data-model-id]')) r.__kept = true;"
+    )
+    version_before = int(browser.execute_script("return document.getElementById('leaderboard').dataset.version"))
+    changed = _poll(browser, ROW_ORDER, lambda ids: len(ids) == 19 and ids != first, 60)
+    assert sorted(changed) == sorted(first)  # the same models, in a new order
+
+    state = browser.execute_script(
+        """
+        const rows = [...document.querySelectorAll('#leaderboard tbody tr[data-model-id]')];
+        return {
+          page: window.__arenaPage,
+          tableKept: document.getElementById('leaderboard').__kept === true,
+          rowsKept: rows.every(r => r.__kept === true),
+          ranks: rows.map(r => Number(r.dataset.rank)),
+          rankCells: rows.map(r => Number(r.querySelector('[data-field=rank]').textContent)),
+          version: Number(document.getElementById('leaderboard').dataset.version),
+          status: document.querySelector('[data-live-status]').textContent,
+          navigations: performance.getEntriesByType('navigation').length,
+        };
+        """
+    )
+    assert state["page"] == "first-load" and state["tableKept"] and state["navigations"] == 1
+    assert state["rowsKept"], "rows must be moved in place, not rebuilt"
+    assert state["ranks"] == list(range(1, 20)) == state["rankCells"]
+    assert state["version"] > version_before
+    assert state["status"] == "live"

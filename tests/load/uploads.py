@@ -1,0 +1,224 @@
+"""Concurrent prediction uploads against the production profile.
+
+    python -m tests.load.uploads [--uploads 200] [--rows 5000]
+
+Starts the production profile (fresh PostgreSQL database, its own Redis database, one
+`daphne config.asgi:application` process and a Celery worker, on free ports), opens a round
+whose live data has `--rows` ids, registers one model (with its own API key) per upload, then
+sends every upload at once through the HTTP API — each a distinct predictions file, sealed to
+the round's public key when the round publishes one — and measures each request's latency.
+Afterwards it checks the database and the blob store: every accepted upload (201) is stored
+exactly once, under the CID the response named, with exactly the bytes sent; nothing that was
+refused was stored. Prints the figures (and one JSON line); stops everything.
+
+Traffic goes only to 127.0.0.1; the run is bounded in uploads, rows and time.
+"""
+
+import argparse
+import asyncio
+import json
+import shutil
+import time
+from datetime import timedelta
+
+import httpx
+
+from tests.builders import csv_bytes, make_frame, predictions_csv
+from tests.load.common import (
+    django_for,
+    raise_open_file_limit,
+    require_services,
+    summary_ms,
+    workdir,
+)
+from tests.production.stack import create_stack, free_port
+
+TARGET_P99_MS = 1000.0
+SLUG = "load-uploads"
+
+
+def setup_round(n_models: int, n_rows: int) -> tuple[list[str], list[dict]]:
+    """An open round with `n_rows` live ids, and `n_models` modelers with a model and a key."""
+    from django.contrib.auth.models import User
+    from django.utils import timezone
+
+    from accounts.services import api_key_create
+    from tournaments.services.datasets import dataset_upload
+    from tournaments.services.lifecycle import round_open, round_schedule_next
+    from tournaments.services.model_slots import model_create
+    from tournaments.services.tournaments import tournament_create
+
+    now = timezone.now()
+    sponsor = User.objects.create_user(username="load-sponsor", password=None)
+    tournament = tournament_create(
+        sponsor=sponsor, name="Load Uploads", slug=SLUG, first_round_at=now - timedelta(minutes=1),
+        round_interval=timedelta(days=1), submission_window=timedelta(hours=2),
+    )
+    rnd = round_schedule_next(tournament=tournament, now=now)
+    live = make_frame(n=n_rows, with_target=False, seed=3, prefix="live")
+    dataset_upload(tournament=tournament, by=sponsor, kind="live", round=rnd, data=csv_bytes(live), filename="live.csv")
+    round_open(round=rnd, now=now)
+    modelers = []
+    for i in range(n_models):
+        owner = User.objects.create_user(username=f"uploader-{i:03d}", password=None)
+        model = model_create(owner=owner, tournament=tournament, name=f"upload-model-{i:03d}")
+        key = api_key_create(user=owner, name="load", scopes=["submit", "read"]).raw_key
+        modelers.append({"model_id": model.id, "key": key})
+    return live["id"].tolist(), modelers
+
+
+def seal_uploads(round_info: dict, modelers: list[dict], ids: list[str]) -> None:
+    """Each modeler's file, prepared before the clock starts (a client seals locally)."""
+    public_key = round_info.get("public_key")
+    for i, m in enumerate(modelers):
+        csv = predictions_csv(ids, seed=1000 + i)  # distinct content: distinct CIDs
+        if public_key:
+            from arena_client.sealing import seal, submission_info
+
+            info = submission_info(round_info["tournament"], round_info["number"], m["model_id"])
+            m["data"], m["filename"] = seal(csv, bytes.fromhex(public_key), info), "predictions.csv.sealed"
+        else:
+            m["data"], m["filename"] = csv, "predictions.csv"
+        m["sealed"] = bool(public_key)
+
+
+async def upload_all(ports: list[int], modelers: list[dict]) -> float:
+    limits = httpx.Limits(max_connections=len(modelers), max_keepalive_connections=0)
+    async with httpx.AsyncClient(limits=limits, timeout=120) as client:
+        start = asyncio.Event()
+
+        async def one(i: int, m: dict) -> None:
+            await start.wait()
+            t0 = time.perf_counter()
+            try:
+                # Spread round-robin over the ASGI processes, as a proxy in front would.
+                base = f"http://127.0.0.1:{ports[i % len(ports)]}"
+                url = f"{base}/api/models/{m['model_id']}/submissions"
+                auth = {"Authorization": f"Bearer {m['key']}"}
+                if m["sealed"]:
+                    # As arena_client.api.submit sends it: the envelope as the raw body.
+                    response = await client.post(url, content=m["data"], headers=auth | {
+                        "Content-Type": "application/octet-stream",
+                        "Content-Disposition": f'attachment; filename="{m["filename"]}"',
+                    })
+                else:
+                    response = await client.post(url, headers=auth, files={"file": (m["filename"], m["data"])})
+                m["status"] = response.status_code
+                m["body"] = response.json() if response.headers.get("content-type", "").startswith("application/json") else response.text[:300]
+            except httpx.HTTPError as exc:
+                m["status"], m["body"] = None, f"{type(exc).__name__}: {exc}"
+            m["latency"] = time.perf_counter() - t0
+
+        tasks = [asyncio.create_task(one(i, m)) for i, m in enumerate(modelers)]
+        await asyncio.sleep(0.2)  # every request is ready; then they all go at once
+        began = time.perf_counter()
+        start.set()
+        await asyncio.gather(*tasks)
+        return time.perf_counter() - began
+
+
+def verify(modelers: list[dict]) -> dict:
+    """Accepted uploads stored exactly once with the bytes sent; refused ones not at all."""
+    from arena_client.cid import cid_for_bytes
+
+    from tournaments.blobs import blob_store
+    from tournaments.models import Submission
+
+    rows = list(Submission.objects.filter(round__tournament__slug=SLUG).values("id", "model_id", "cid"))
+    by_model: dict[int, list[dict]] = {}
+    for row in rows:
+        by_model.setdefault(row["model_id"], []).append(row)
+    accepted = [m for m in modelers if m["status"] == 201]
+    lost, duplicated, mismatched, unexpected = [], [], [], []
+    for m in accepted:
+        stored = by_model.get(m["model_id"], [])
+        if not stored:
+            lost.append(m["model_id"])
+        elif len(stored) > 1:
+            duplicated.append(m["model_id"])
+        else:
+            row = stored[0]
+            blob = blob_store().get(row["cid"])
+            if (row["id"], row["cid"]) != (m["body"]["id"], m["body"]["cid"]) or blob != m["data"] or cid_for_bytes(blob) != row["cid"]:
+                mismatched.append(m["model_id"])
+    for m in modelers:
+        if m["status"] != 201 and by_model.get(m["model_id"]):
+            unexpected.append(m["model_id"])  # refused, yet stored
+    return {
+        "stored_rows": len(rows),
+        "accepted": len(accepted),
+        "lost": lost,
+        "duplicated": duplicated,
+        "mismatched": mismatched,
+        "stored_but_refused": unexpected,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--uploads", type=int, default=200)
+    parser.add_argument("--rows", type=int, default=5000)
+    parser.add_argument(
+        "--servers", type=int, default=1,
+        help="daphne processes sharing the uploads (more shows scale-out)",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the processes' logs and files")
+    args = parser.parse_args()
+    if not 1 <= args.uploads <= 1000 or not 10 <= args.rows <= 100_000 or not 1 <= args.servers <= 8:
+        parser.error("--uploads 1..1000, --rows 10..100000 and --servers 1..8 keep the run bounded")
+    limit = raise_open_file_limit(4 * args.uploads + 1024)
+    require_services()
+    work = workdir("uploads")
+    stack = create_stack(work)
+    try:
+        stack.start_daphne()
+        ports = [stack.port]
+        for n in range(2, args.servers + 1):
+            port = free_port()
+            stack.start(f"daphne-{n}", [stack.daphne_bin, "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"])
+            ports.append(port)
+        stack.start_worker()
+        stack.wait_http()
+        stack.wait_worker()
+        django_for(stack)
+        ids, modelers = setup_round(args.uploads, args.rows)
+        round_info = httpx.get(f"{stack.base_url}/api/tournaments/{SLUG}/rounds/1", timeout=30).json()
+        seal_uploads(round_info, modelers, ids)
+        wall = asyncio.run(upload_all(ports, modelers))
+        stack.check_alive()
+        check = verify(modelers)
+    finally:
+        stack.stop()
+        if args.keep:
+            print(f"process logs kept in {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+    statuses: dict[str, int] = {}
+    for m in modelers:
+        statuses[str(m["status"])] = statuses.get(str(m["status"]), 0) + 1
+    errors = [m["body"] for m in modelers if m["status"] != 201][:3]
+    latency = summary_ms([m["latency"] for m in modelers])
+    accepted_latency = summary_ms([m["latency"] for m in modelers if m["status"] == 201])
+    size = sum(len(m["data"]) for m in modelers) / len(modelers)
+    lost_or_wrong = check["lost"] + check["duplicated"] + check["mismatched"] + check["stored_but_refused"]
+    met = not lost_or_wrong and statuses.get("201") == args.uploads and latency["p99_ms"] <= TARGET_P99_MS
+    print(f"Prediction uploads: {args.uploads} at once, {args.rows} rows each "
+          f"({size / 1024:.0f} KiB {'sealed' if round_info.get('public_key') else 'CSV'}), "
+          f"{'one daphne process' if args.servers == 1 else f'{args.servers} daphne processes'} "
+          f"(PostgreSQL + Redis), open-file limit {limit}")
+    print(f"  statuses: {statuses}; all answered in {wall:.2f} s")
+    print(f"  latency: p50 {latency['p50_ms']} ms, p99 {latency['p99_ms']} ms, max {latency['max_ms']} ms "
+          f"(accepted only: p50 {accepted_latency.get('p50_ms')} ms, p99 {accepted_latency.get('p99_ms')} ms)")
+    if errors:
+        print(f"  first errors: {errors}")
+    print(f"  stored exactly once: {check['accepted'] - len(lost_or_wrong)}/{check['accepted']} accepted "
+          f"(lost {len(check['lost'])}, duplicated {len(check['duplicated'])}, wrong bytes/CID "
+          f"{len(check['mismatched'])}, stored though refused {len(check['stored_but_refused'])})")
+    print(f"  target (zero lost, p99 <= {TARGET_P99_MS:.0f} ms): {'met' if met else 'MISSED'}")
+    print(json.dumps({"uploads": args.uploads, "rows": args.rows, "servers": args.servers, "statuses": statuses, "wall_s": round(wall, 2),
+                      "latency": latency, "accepted_latency": accepted_latency, "check": check}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,245 @@
+"""The production profile as real processes: a fresh PostgreSQL database, a Redis database of
+its own, `daphne config.asgi:application`, `celery -A config worker` and `celery -A config
+beat`, each on this machine's free ports, each with the same env vars an operator would set.
+
+Used by the production suite (tests/production/) and the load scripts (tests/load/). Every
+process is started here in its own session and stopped here by its process-group id.
+"""
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import psycopg
+import redis
+
+ROOT = Path(__file__).resolve().parents[2]
+PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_BASE_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
+# Redis databases the suites may claim (an empty one, locked while in use), so two runs on
+# one machine — or another project's data in db 0 — never share queues or channel groups.
+REDIS_DBS = range(8, 16)
+LOCK_KEY = "arena:test-stack:lock"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def services_missing() -> str | None:
+    """Why the production profile cannot run here, or None when PostgreSQL and Redis answer."""
+    try:
+        psycopg.connect(PG_ADMIN_URL, connect_timeout=3).close()
+    except psycopg.Error as exc:
+        return f"PostgreSQL does not answer at {PG_ADMIN_URL}: {exc}".strip()
+    try:
+        redis.Redis.from_url(REDIS_BASE_URL, socket_connect_timeout=3).ping()
+    except redis.RedisError as exc:
+        return f"Redis does not answer at {REDIS_BASE_URL}: {exc}"
+    return None
+
+
+def _claim_redis_db(token: str) -> int:
+    for db in REDIS_DBS:
+        client = redis.Redis.from_url(f"{REDIS_BASE_URL}/{db}")
+        # Empty, and the lock is ours (expires on its own if a run dies without cleaning up).
+        if client.dbsize() == 0 and client.set(LOCK_KEY, token, nx=True, ex=3600):
+            return db
+    raise RuntimeError(f"no empty Redis database among {list(REDIS_DBS)} at {REDIS_BASE_URL}")
+
+
+@dataclass
+class Stack:
+    """A running production profile. `stop()` ends every process and drops the data."""
+
+    workdir: Path
+    db_name: str
+    redis_db: int
+    env: dict[str, str]
+    port: int = 0
+    procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    @property
+    def database_url(self) -> str:
+        return self.env["DATABASE_URL"]
+
+    @property
+    def redis_url(self) -> str:
+        return self.env["REDIS_URL"]
+
+    def log(self, name: str) -> str:
+        path = self.workdir / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def manage(self, *args: str, timeout: float = 180) -> str:
+        """`manage.py <args>` with the stack's env; returns stdout, raises with stderr."""
+        proc = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=timeout,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{proc.stderr[-4000:]}")
+        return proc.stdout
+
+    def python(self, code: str, timeout: float = 180) -> str:
+        """Run Django code in a fresh process against the stack's database (setup only)."""
+        return self.manage("shell", "-c", code, timeout=timeout)
+
+    def start(self, name: str, argv: list[str]) -> subprocess.Popen:
+        out = open(self.workdir / f"{name}.log", "wb")  # noqa: SIM115 - lives as long as the process
+        proc = subprocess.Popen(
+            argv, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: celery's children stop with it
+        )
+        self.procs[name] = proc
+        return proc
+
+    daphne_bin = str(Path(sys.executable).with_name("daphne"))
+
+    def start_daphne(self) -> None:
+        self.port = free_port()
+        self.start(
+            "daphne",
+            [self.daphne_bin, "-b", "127.0.0.1", "-p", str(self.port), "config.asgi:application"],
+        )
+
+    def start_worker(self, concurrency: int = 2) -> None:
+        self.start(
+            "worker",
+            [str(Path(sys.executable).with_name("celery")), "-A", "config", "worker",
+             "--loglevel=info", f"--concurrency={concurrency}", "--without-gossip",
+             "--without-mingle", "--without-heartbeat", "-n", f"arena-test-{self.redis_db}@%h"],
+        )
+
+    def start_beat(self) -> None:
+        self.start(
+            "beat",
+            [str(Path(sys.executable).with_name("celery")), "-A", "config", "beat",
+             "--loglevel=info", "--schedule", str(self.workdir / "beat-schedule")],
+        )
+
+    def wait_http(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check_alive()
+            try:
+                if httpx.get(f"{self.base_url}/api/tournaments", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(f"daphne did not answer within {timeout} s:\n{self.log('daphne')[-3000:]}")
+
+    def wait_worker(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check_alive()
+            if "ready." in self.log("worker"):
+                return
+            time.sleep(0.2)
+        raise TimeoutError(f"the celery worker was not ready within {timeout} s:\n{self.log('worker')[-3000:]}")
+
+    def check_alive(self) -> None:
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:
+                raise RuntimeError(
+                    f"{name} exited with {proc.returncode}:\n{self.log(name)[-4000:]}"
+                )
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=5)
+        self.procs.clear()
+        client = redis.Redis.from_url(self.redis_url)
+        client.flushdb()  # also releases the lock key
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
+
+
+def create_stack(workdir: Path, *, tick_seconds: float = 0.5, extra_env: dict | None = None) -> Stack:
+    """Create the database (migrated) and claim a Redis db; start no process yet."""
+    token = secrets.token_hex(8)
+    db_name = f"arena_stack_{token}"
+    redis_db = _claim_redis_db(token)
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{db_name}"')
+    var = workdir / "var"
+    var.mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_URL", "REDIS_URL"))}
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{db_name}",
+            "REDIS_URL": f"{REDIS_BASE_URL}/{redis_db}",
+            # Pooled connections (README, Production): a burst of requests must queue for a
+            # connection, not exhaust PostgreSQL's connection limit.
+            "DB_POOL_MAX_SIZE": "16",
+            "DEBUG": "0",
+            "SECURE_SSL_REDIRECT": "0",  # plain HTTP on 127.0.0.1: no TLS proxy in front
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "ARENA_VAR_DIR": str(var),  # blobs: the "shared storage" every process sees
+            "ARENA_KEY_ENCRYPTION_KEY": secrets.token_hex(32),
+            "ARENA_RECEIPT_SIGNING_KEY": secrets.token_hex(32),
+            "ARENA_TICK_SECONDS": str(tick_seconds),
+            "ARENA_LOG_LEVEL": "INFO",
+            # The chain has its own suites (in-process EVM and anvil); this profile proves the
+            # processes, Redis and the live path. ARENA_STACK_CHAIN=embedded|rpc includes it.
+            "ARENA_CHAIN": os.environ.get("ARENA_STACK_CHAIN", "off"),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    env.update(extra_env or {})
+    stack = Stack(workdir=workdir, db_name=db_name, redis_db=redis_db, env=env)
+    try:
+        stack.manage("migrate", "--noinput")
+    except Exception:
+        stack.stop()
+        raise
+    return stack
+
+
+def create_users_with_keys(stack: Stack, spec: dict[str, list[str]]) -> dict[str, str]:
+    """{username: [scopes]} → {username: raw API key}. Users are made directly in the
+    database (signing up is the site's business, tested elsewhere); everything after this
+    goes through the API."""
+    code = (
+        "import json\n"
+        "from django.contrib.auth.models import User\n"
+        "from accounts.services import api_key_create\n"
+        f"spec = json.loads({json.dumps(json.dumps(spec))})\n"
+        "keys = {}\n"
+        "for name, scopes in spec.items():\n"
+        "    user = User.objects.create_user(username=name, password=None)\n"
+        "    keys[name] = api_key_create(user=user, name='stack', scopes=scopes).raw_key\n"
+        "print('KEYS=' + json.dumps(keys))\n"
+    )
+    out = stack.python(code)
+    line = next(line for line in out.splitlines() if line.startswith("KEYS="))
+    return json.loads(line.removeprefix("KEYS="))
