@@ -51,8 +51,12 @@ def chain_enabled() -> bool:
     return settings.ARENA_CHAIN in ("embedded", "rpc")
 
 
+def contract_build_cache() -> Path:
+    return Path(settings.VAR_DIR) / "contract-build"
+
+
 def _build() -> ChainGateway:
-    cache = Path(settings.VAR_DIR) / "contract-build"
+    cache = contract_build_cache()
     if settings.ARENA_CHAIN == "embedded":
         state_dir = Path(settings.CHAIN_STATE_DIR)
         _own_state_dir(state_dir)
@@ -60,15 +64,21 @@ def _build() -> ChainGateway:
     if settings.ARENA_CHAIN == "rpc":
         if not settings.CHAIN_OPERATOR_KEY:
             raise ChainDisabled("CHAIN_RPC_URL is set but CHAIN_OPERATOR_KEY is not")
-        gateway = ChainGateway.rpc(
+        if not (settings.CHAIN_TOKEN_ADDRESS and settings.CHAIN_STAKING_ADDRESS):
+            # Every process (web, worker, beat) must talk to the same contracts: deploying
+            # here would give each its own. Deploy once, then configure all of them.
+            raise ChainDisabled(
+                "CHAIN_RPC_URL is set but CHAIN_TOKEN_ADDRESS / CHAIN_STAKING_ADDRESS are not: "
+                "run `manage.py chain deploy` once and set the two addresses it prints"
+            )
+        return ChainGateway.rpc(
             settings.CHAIN_RPC_URL,
             settings.CHAIN_OPERATOR_KEY,
-            token_address=settings.CHAIN_TOKEN_ADDRESS or None,
-            staking_address=settings.CHAIN_STAKING_ADDRESS or None,
+            token_address=settings.CHAIN_TOKEN_ADDRESS,
+            staking_address=settings.CHAIN_STAKING_ADDRESS,
+            poll_interval=settings.CHAIN_POLL_INTERVAL,
+            build_cache_dir=cache,  # compiled once, shared by every process on this machine
         )
-        if gateway.deployment is None:
-            gateway.deploy(dev_mode=True)
-        return gateway
     raise ChainDisabled(f"ARENA_CHAIN={settings.ARENA_CHAIN!r}: the chain is switched off")
 
 
@@ -92,7 +102,8 @@ def reset_gateway() -> None:
 
 
 def is_dev_chain(gateway: ChainGateway) -> bool:
-    return gateway.backend == "in-process" or bool(gateway.dev_accounts)
+    """May the platform mint, fund custodial wallets and move block time on this chain?"""
+    return gateway.backend == "in-process" or bool(settings.CHAIN_DEV)
 
 
 class DevKeyring:
@@ -105,13 +116,16 @@ class DevKeyring:
         return json.loads(self.path.read_text()) if self.path.exists() else {}
 
     def add(self, address: str, key_hex: str) -> None:
-        keys = self._load()
-        keys[address] = key_hex
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(keys))
-        tmp.chmod(0o600)
-        tmp.replace(self.path)
+        # Web and worker processes may add keys at the same time: serialise read-modify-write.
+        with open(self.path.with_suffix(".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            keys = self._load()
+            keys[address] = key_hex
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(keys))
+            tmp.chmod(0o600)
+            tmp.replace(self.path)
 
     def all(self) -> dict[str, str]:
         return self._load()

@@ -94,7 +94,8 @@ def chain_register_tournament(
     if _registered("tournament", tournament.pk):
         return
     if challenge_window is None:
-        challenge_window = settings.CHAIN_CHALLENGE_WINDOW
+        window = tournament.challenge_window
+        challenge_window = int(window.total_seconds()) if window is not None else settings.CHAIN_CHALLENGE_WINDOW
     guardian = wallet_for(tournament.sponsor, gateway).address
     result = gateway.register_tournament(
         tournament_id=tournament.pk, guardian=guardian, challenge_window=challenge_window
@@ -160,7 +161,7 @@ def chain_fund_from_dev_wallet(*, tournament: Tournament, amount: int) -> str:
 
 def _sync_dev_clock(gateway: ChainGateway, now: datetime) -> None:
     """On a dev chain, keep block time up with the platform clock (simulated runs jump ahead)."""
-    if gateway.backend == "in-process":
+    if is_dev_chain(gateway):
         lag = int(now.timestamp()) - gateway.block_timestamp()
         if lag > 0:
             gateway.advance_time(lag)
@@ -215,7 +216,7 @@ def _window_over(gateway: ChainGateway, state: RoundSettlement, now: datetime) -
     block_time = gateway.block_timestamp()
     if block_time >= state.challenge_ends:
         return True
-    if gateway.backend == "in-process" and now >= state.window_ends_at:
+    if is_dev_chain(gateway) and now >= state.window_ends_at:
         gateway.advance_time(state.challenge_ends - block_time)
         return True
     return False

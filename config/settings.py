@@ -268,6 +268,11 @@ CHAIN_CONFIRMATIONS = int(os.environ.get("CHAIN_CONFIRMATIONS", "0" if ARENA_CHA
 # Seconds the tournament's guardian may veto a proposed settlement.
 CHAIN_CHALLENGE_WINDOW = int(os.environ.get("CHAIN_CHALLENGE_WINDOW", "3600"))
 CHAIN_APPLY_BATCH = int(os.environ.get("CHAIN_APPLY_BATCH", "100"))
+# Seconds between receipt polls on a JSON-RPC node (a dev node mines at once: poll fast).
+CHAIN_POLL_INTERVAL = float(os.environ.get("CHAIN_POLL_INTERVAL", "1.0"))
+# A development node (anvil): the platform may mint test tokens, make custodial wallets for
+# users and move block time. Never set this against a real network.
+CHAIN_DEV = env_bool("CHAIN_DEV", ARENA_CHAIN == "embedded")
 
 # --- REST API ----------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -15,7 +15,6 @@ from arena_client.sealing import seal, submission_info
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from chain.client import chain_enabled
 from demo.datagen import LIVE_ERA_OFFSET, TRAINING_ERAS, VALIDATION_ERAS, World
 from demo.modelers import DemoModeler, build_modelers
 from demo.models import DemoTournament
@@ -90,8 +89,8 @@ def demo_create(
             score_days=schedule.score_days,
             score_day_interval=schedule.score_day_interval,
             payout_threshold=tokens_to_wei(2500),
-            # With a chain the pool is what the sponsor funds on-chain (mirrored below).
-            reward_pool=0 if chain_enabled() else tokens_to_wei(DEMO_POOL_TOKENS),
+            reward_pool=tokens_to_wei(DEMO_POOL_TOKENS),  # funded on-chain when there is a chain
+            challenge_window=schedule.challenge_window,
         )
         DemoTournament.objects.create(
             tournament=tournament, seed=seed, n_features=world.n_features, rows_per_era=rows_per_era
@@ -108,17 +107,8 @@ def demo_create(
         for modeler in _modelers(seed, world.n_features, rows_per_era):
             owner = _user(modeler.username)
             models.append((model_create(owner=owner, tournament=tournament, name=modeler.model_name), modeler))
-    # Stakes and the pool are token transfers: with a chain they are real transactions by
-    # each simulated person's own (custodial, dev-chain) wallet, mirrored by the indexer.
-    if chain_enabled():
-        from chain.client import use_gateway
-        from chain.services import chain_fund_from_dev_wallet, chain_register_tournament
-
-        with use_gateway() as gateway:
-            chain_register_tournament(
-                tournament, gateway, challenge_window=int(schedule.challenge_window.total_seconds())
-            )
-        chain_fund_from_dev_wallet(tournament=tournament, amount=tokens_to_wei(DEMO_POOL_TOKENS))
+    # Stakes are token transfers: with a chain they are real transactions by each simulated
+    # person's own (custodial, dev-chain) wallet, mirrored by the indexer.
     for model, modeler in models:
         stake_deposit(model=model, by=model.owner, amount=tokens_to_wei(modeler.stake_tokens))
     tournament.refresh_from_db()

@@ -41,6 +41,9 @@ class Tournament(models.Model):
     resolution_lag = models.DurationField(default=timedelta(days=1))
     score_days = models.PositiveSmallIntegerField(default=20)
     score_day_interval = models.DurationField(default=timedelta(days=1))
+    # How long the sponsor (the guardian) may veto a proposed settlement on-chain; empty means
+    # the platform default (CHAIN_CHALLENGE_WINDOW). Fixed when the tournament is registered.
+    challenge_window = models.DurationField(null=True, blank=True)
 
     # Payout rules, frozen onto each round when it opens.
     payout_threshold = WeiField(default=tokens_to_wei(1000))

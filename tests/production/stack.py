@@ -16,6 +16,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -68,6 +69,7 @@ class Stack:
     env: dict[str, str]
     port: int = 0
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+    anvil: Any = None  # the chain node, when the stack settles on-chain
 
     @property
     def base_url(self) -> str:
@@ -176,6 +178,9 @@ class Stack:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=5)
         self.procs.clear()
+        if self.anvil is not None:
+            self.anvil.stop()
+            self.anvil = None
         client = redis.Redis.from_url(self.redis_url)
         client.flushdb()  # also releases the lock key
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
@@ -209,20 +214,53 @@ def create_stack(workdir: Path, *, tick_seconds: float = 0.5, extra_env: dict | 
             "ARENA_RECEIPT_SIGNING_KEY": secrets.token_hex(32),
             "ARENA_TICK_SECONDS": str(tick_seconds),
             "ARENA_LOG_LEVEL": "INFO",
-            # The chain has its own suites (in-process EVM and anvil); this profile proves the
-            # processes, Redis and the live path. ARENA_STACK_CHAIN=embedded|rpc includes it.
-            "ARENA_CHAIN": os.environ.get("ARENA_STACK_CHAIN", "off"),
+            # Every process settles on one real JSON-RPC node (anvil) when its binary is
+            # installed (`npm ci`); ARENA_STACK_CHAIN=off leaves the chain out.
+            "ARENA_CHAIN": "off",
             "PYTHONUNBUFFERED": "1",
         }
     )
     env.update(extra_env or {})
     stack = Stack(workdir=workdir, db_name=db_name, redis_db=redis_db, env=env)
     try:
+        if os.environ.get("ARENA_STACK_CHAIN", "rpc") == "rpc" and anvil_available():
+            _attach_chain(stack)
         stack.manage("migrate", "--noinput")
     except Exception:
         stack.stop()
         raise
     return stack
+
+
+def anvil_available() -> bool:
+    from chain.anvil import AnvilNotInstalled, anvil_binary
+
+    try:
+        anvil_binary()
+    except AnvilNotInstalled:
+        return False
+    return True
+
+
+def _attach_chain(stack: Stack) -> None:
+    """Start anvil, deploy the contracts once, and point every process at them."""
+    from chain.anvil import start_anvil
+
+    stack.anvil = start_anvil()
+    stack.env.update(
+        {
+            "ARENA_CHAIN": "rpc",
+            "CHAIN_RPC_URL": stack.anvil.url,
+            "CHAIN_OPERATOR_KEY": stack.anvil.private_keys[0],
+            "CHAIN_DEV": "1",  # a dev node: custodial wallets, test tokens, block time moves
+            "CHAIN_CONFIRMATIONS": "0",
+            "CHAIN_CHALLENGE_WINDOW": "2",
+            "CHAIN_POLL_INTERVAL": "0.05",
+        }
+    )
+    deployment = json.loads(stack.manage("chain", "deploy", "--json").strip().splitlines()[-1])
+    stack.env["CHAIN_TOKEN_ADDRESS"] = deployment["token"]
+    stack.env["CHAIN_STAKING_ADDRESS"] = deployment["staking"]
 
 
 def create_users_with_keys(stack: Stack, spec: dict[str, list[str]]) -> dict[str, str]:

@@ -1,5 +1,6 @@
 """Tournament creation and edits (sponsor only)."""
 
+import logging
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
@@ -7,8 +8,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from tournaments.errors import Conflict, InvalidInput, NotAllowed
+from chain.client import chain_enabled
+from tournaments.errors import ArenaError, Conflict, InvalidInput, NotAllowed
 from tournaments.models import Tournament
+
+log = logging.getLogger("arena.tournaments")
 
 SCHEDULE_FIELDS = (
     "first_round_at",
@@ -17,6 +21,7 @@ SCHEDULE_FIELDS = (
     "resolution_lag",
     "score_days",
     "score_day_interval",
+    "challenge_window",
 )
 RULE_FIELDS = ("payout_threshold", "corr_multiplier", "mmc_multiplier", "payout_cap")
 EDITABLE_FIELDS = ("name", "description", "state", "token_symbol", "reward_pool") + SCHEDULE_FIELDS + RULE_FIELDS
@@ -39,6 +44,8 @@ def _check_schedule(t: Tournament) -> None:
         problems.append("payout_threshold must be positive")
     if t.reward_pool < 0:
         problems.append("reward_pool must not be negative")
+    if t.challenge_window is not None and t.challenge_window < timedelta(0):
+        problems.append("challenge_window must not be negative")
     if problems:
         raise InvalidInput("; ".join(problems), details={"problems": problems})
 
@@ -66,12 +73,34 @@ def tournament_create(
         **options,
     )
     _check_schedule(tournament)
+    pool = tournament.reward_pool
+    if chain_enabled():
+        # With a chain the pool is what is funded on-chain; the indexer mirrors it here.
+        tournament.reward_pool = 0
     try:
         with transaction.atomic():
             tournament.save()
+            _fund_pool_after_commit(tournament, pool)
     except IntegrityError:
         raise Conflict(f"a tournament with slug '{tournament.slug}' already exists") from None
     return tournament
+
+
+def _fund_pool_after_commit(tournament: Tournament, amount: int) -> None:
+    """On a dev chain the sponsor's custodial wallet funds the pool (test tokens); on a real
+    chain the sponsor calls fund() from their own wallet and the indexer mirrors it."""
+    if amount <= 0 or not chain_enabled():
+        return
+
+    def fund() -> None:
+        from chain.services import chain_fund_from_dev_wallet
+
+        try:
+            chain_fund_from_dev_wallet(tournament=tournament, amount=amount)
+        except ArenaError as exc:
+            log.warning("%s: reward pool not funded: %s", tournament.slug, exc.message)
+
+    transaction.on_commit(fund)
 
 
 @transaction.atomic
@@ -82,10 +111,16 @@ def tournament_update(*, tournament: Tournament, by: User, **changes) -> Tournam
     if unknown:
         raise InvalidInput(f"field(s) cannot be edited: {', '.join(sorted(unknown))}")
     tournament = Tournament.objects.select_for_update().get(pk=tournament.pk)
+    added_to_pool = 0
+    if chain_enabled() and "reward_pool" in changes:
+        added_to_pool = int(changes.pop("reward_pool")) - tournament.reward_pool
+        if added_to_pool < 0:
+            raise InvalidInput("the reward pool is on-chain: it can grow by funding, not shrink")
     for field, value in changes.items():
         setattr(tournament, field, value)
     _check_schedule(tournament)
     tournament.save()
+    _fund_pool_after_commit(tournament, added_to_pool)
     return tournament
 
 

@@ -5,7 +5,7 @@ import json
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from chain.client import ChainBusy, chain_enabled, use_gateway
+from chain.client import ChainBusy, chain_enabled, contract_build_cache, use_gateway
 from chain.models import ChainDeployment, IndexerCursor, RoundSettlement
 from tournaments.fields import wei_to_tokens
 from tournaments.models import Round, RoundState, Tournament
@@ -32,6 +32,13 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="action", required=True)
         status = sub.add_parser("status", help="addresses, block, pools, pending settlements")
         status.add_argument("--json", action="store_true")
+        deploy = sub.add_parser("deploy", help="deploy token + staking on CHAIN_RPC_URL once")
+        deploy.add_argument("--json", action="store_true")
+        deploy.add_argument(
+            "--production", action="store_true",
+            help="deploy a token without minting (initial supply to the operator)",
+        )
+        deploy.add_argument("--initial-supply", type=int, default=0, help="token base units")
         gas = sub.add_parser("gas-report", help="gas of stake, propose, finalize, apply per leaf")
         gas.add_argument("--json", action="store_true")
         gas.add_argument("--batch", type=int, default=100, help="leaves per apply batch")
@@ -39,7 +46,28 @@ class Command(BaseCommand):
     def handle(self, *args, **opts):
         if opts["action"] == "gas-report":
             return self._gas_report(opts)
+        if opts["action"] == "deploy":
+            return self._deploy(opts)
         return self._status(opts)
+
+    def _deploy(self, opts) -> None:
+        """One deployment for every process to share (set the printed addresses in their env)."""
+        from chain.gateway import ChainGateway
+
+        if not (settings.CHAIN_RPC_URL and settings.CHAIN_OPERATOR_KEY):
+            raise CommandError("set CHAIN_RPC_URL and CHAIN_OPERATOR_KEY to deploy on a node")
+        gateway = ChainGateway.rpc(
+            settings.CHAIN_RPC_URL, settings.CHAIN_OPERATOR_KEY, build_cache_dir=contract_build_cache()
+        )
+        deployment = gateway.deploy(
+            dev_mode=not opts["production"], initial_supply=opts["initial_supply"]
+        )
+        if opts["json"]:
+            self.stdout.write(json.dumps(deployment))
+            return
+        self.stdout.write(f"CHAIN_TOKEN_ADDRESS={deployment['token']}")
+        self.stdout.write(f"CHAIN_STAKING_ADDRESS={deployment['staking']}")
+        self.stdout.write(f"# chain {deployment['chain_id']}, block {deployment['block']}")
 
     def _gas_report(self, opts) -> None:
         from chain.gas_report import gas_report
