@@ -826,3 +826,26 @@ class ChainGateway:
         account = Account.from_key(private_key)
         self._accounts[account.address] = account
         return account.address
+
+    # --- extension hook for sibling chain modules ----------------------------------------
+    # chain/dex.py (exchange, vault) and chain/dex_reader.py drive contracts this class does
+    # not know. They use these two members only, so they share this gateway's node
+    # connection, keys, nonce counter, journaling and retry rules rather than opening a
+    # second door to the chain. Nothing outside chain/ may call them.
+
+    @property
+    def web3(self) -> Web3:
+        """The connected Web3 instance, to build contract objects and read (chain/ only)."""
+        return self._w3
+
+    def send_contract_call(
+        self, call: Any, *, label: str, sender: str | None = None, already_done: Any = None
+    ) -> Any | None:
+        """Send a web3 contract call or constructor like every write of this gateway.
+
+        Returns the mined receipt, or None when ``already_done()`` reported the work done
+        (checked before sending and before any resend). Raises ChainRevert, ChainTimeout.
+        """
+        return self._sender.transact(
+            self._account(sender), call, label=label, already_done=already_done
+        ).receipt
