@@ -9,13 +9,11 @@ tests write those rows directly so that the rendered numbers are known exactly.
 from dataclasses import dataclass
 from datetime import timedelta
 
-import numpy as np
-import pandas as pd
 import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from tests.builders import seal_for
+from tests.builders import csv_bytes, make_frame, sealed_predictions
 from tournaments.fields import tokens_to_wei
 from tournaments.models import (
     ModelSlot,
@@ -27,82 +25,18 @@ from tournaments.models import (
     ScoreDay,
     Tournament,
 )
-from tournaments.services.datasets import dataset_upload
-from tournaments.services.lifecycle import round_close, round_open
+from tournaments.services.lifecycle import round_close
 from tournaments.services.model_slots import model_create, stake_deposit
 from tournaments.services.submissions import submission_upload
 from tournaments.services.tournaments import tournament_launch
 
-N_IDS = 50
-PASSWORD = "a-long-test-passphrase-42"
-
-
-def csv_bytes(frame: pd.DataFrame) -> bytes:
-    return frame.to_csv(index=False).encode()
-
-
-def make_frame(
-    *, n: int = N_IDS, with_target: bool = True, seed: int = 0, prefix: str = "id"
-) -> pd.DataFrame:
-    """`n` rows over 5 eras with 3 features; the target leans on feature_0."""
-    rng = np.random.default_rng(seed)
-    features = rng.random((n, 3))
-    frame = pd.DataFrame(
-        {
-            "id": [f"{prefix}{i:03d}" for i in range(n)],
-            "era": [f"era{i % 5}" for i in range(n)],
-            **{f"feature_{j}": features[:, j] for j in range(3)},
-        }
-    )
-    if with_target:
-        frame["target"] = np.clip(features[:, 0] * 0.6 + rng.random(n) * 0.4, 0, 1)
-    return frame
-
-
-def predictions_csv(ids: list[str], *, seed: int = 1) -> bytes:
-    rng = np.random.default_rng(seed)
-    return csv_bytes(pd.DataFrame({"id": ids, "prediction": rng.random(len(ids))}))
-
-
-def sealed_predictions(round: Round, model: ModelSlot, ids: list[str], *, seed: int = 1) -> bytes:
-    """Predictions sealed as the upload form does: to the round's key, bound to the model."""
-    return seal_for(round, model, predictions_csv(ids, seed=seed))
-
-
-@pytest.fixture(autouse=True)
-def _site_settings(settings, tmp_path):
-    # Content-addressed files land in a per-test folder, not in var/.
-    settings.BLOB_DIR = tmp_path / "blobs"
-    # A deliberately slow password hash costs ~1 s per user on a shared CPU; not under test here.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def make_user(db):
-    def _make(username: str) -> User:
-        return User.objects.create_user(username=username, password=PASSWORD)
-
-    return _make
-
-
-@pytest.fixture
-def sponsor(make_user) -> User:
-    return make_user("sally-sponsor")
-
-
-@pytest.fixture
-def modeler(make_user) -> User:
-    return make_user("mo-modeler")
-
-
-@pytest.fixture
-def stranger(make_user) -> User:
-    return make_user("stan-stranger")
+# Users, live data, the open round and the staked model come from tests/conftest.py; the
+# builders from tests/builders.py. Only what the pages need beyond that lives here.
 
 
 @pytest.fixture
 def tournament(sponsor) -> Tournament:
-    """Launched through the service: training data stored, round 1 scheduled (opened a minute ago)."""
+    """The shared tournament, but with markup in its description: pages must escape it."""
     return tournament_launch(
         sponsor=sponsor,
         name="Weather Signals",
@@ -120,37 +54,6 @@ def tournament(sponsor) -> Tournament:
         training_data=csv_bytes(make_frame()),
         training_filename="train.csv",
     )
-
-
-@pytest.fixture
-def live_frame() -> pd.DataFrame:
-    return make_frame(with_target=False, seed=7, prefix="live")
-
-
-@pytest.fixture
-def open_round(tournament, sponsor, live_frame) -> Round:
-    """Round 1 with live data uploaded by the sponsor, opened by the lifecycle service."""
-    rnd = tournament.rounds.get(number=1)
-    dataset_upload(
-        tournament=tournament,
-        by=sponsor,
-        kind="live",
-        round=rnd,
-        data=csv_bytes(live_frame),
-        filename="live.csv",
-    )
-    return round_open(round=rnd, now=timezone.now())
-
-
-@pytest.fixture
-def live_ids(live_frame) -> list[str]:
-    return live_frame["id"].tolist()
-
-
-@pytest.fixture
-def model(tournament, modeler) -> ModelSlot:
-    slot = model_create(owner=modeler, tournament=tournament, name="gale-force")
-    return stake_deposit(model=slot, by=modeler, amount=tokens_to_wei(25))
 
 
 @pytest.fixture

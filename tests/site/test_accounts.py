@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from accounts.models import ApiKey
 from accounts.services import api_key_create, hash_api_key
-from tests.site.conftest import PASSWORD
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

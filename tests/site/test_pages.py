@@ -87,7 +87,7 @@ def test_dataset_download_returns_the_stored_file(client, open_round, live_frame
 def test_live_data_of_a_scheduled_round_is_only_for_the_sponsor(
     client, tournament, sponsor, live_frame
 ):
-    from tests.site.conftest import csv_bytes
+    from tests.builders import csv_bytes
     from tournaments.services.datasets import dataset_upload
 
     rnd = tournament.rounds.get(number=1)
@@ -108,7 +108,7 @@ def test_live_data_of_a_scheduled_round_is_only_for_the_sponsor(
 
 
 def test_open_round_page(visitor, open_round, model, live_ids):
-    from tests.site.conftest import sealed_predictions
+    from tests.builders import sealed_predictions
     from tournaments.services.submissions import submission_upload
 
     data = sealed_predictions(open_round, model, live_ids)

@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.site.conftest import csv_bytes, make_frame, sealed_predictions
+from tests.builders import csv_bytes, make_frame, sealed_predictions
 from tournaments.fields import tokens_to_wei
 from tournaments.models import DatasetKind, DatasetVersion, RoundState, RoundTarget, Tournament
 from tournaments.services.lifecycle import round_close
