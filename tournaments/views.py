@@ -377,41 +377,32 @@ def my_model_upload(request: HttpRequest, pk: int) -> HttpResponse:
     return _my_model(request, pk, status, upload_form=form)
 
 
-@login_required
-@require_POST
-def my_model_stake(request: HttpRequest, pk: int) -> HttpResponse:
+def _stake_form_action(request: HttpRequest, pk: int, *, prefix: str, service, done: str) -> HttpResponse:
+    """Stake and release share one shape: validate the amount, call the service, report."""
     model = _model(pk)
-    form = StakeForm(request.POST, prefix="stake")
+    form = StakeForm(request.POST, prefix=prefix)
     status = 400
     if form.is_valid():
         try:
-            model = stake_deposit(model=model, by=request.user, amount=form.cleaned_data["amount"])
+            model = service(model=model, by=request.user, amount=form.cleaned_data["amount"])
         except ArenaError as exc:
             status = _reject(form, exc)
         else:
             messages.success(
                 request,
-                f"Staked. Stake is now {format_tokens(model.stake)} {model.tournament.token_symbol}.",
+                f"{done} Stake is now {format_tokens(model.stake)} {model.tournament.token_symbol}.",
             )
             return redirect("my-model", pk=model.pk)
-    return _my_model(request, pk, status, stake_form=form)
+    return _my_model(request, pk, status, **{f"{prefix}_form": form})
+
+
+@login_required
+@require_POST
+def my_model_stake(request: HttpRequest, pk: int) -> HttpResponse:
+    return _stake_form_action(request, pk, prefix="stake", service=stake_deposit, done="Staked.")
 
 
 @login_required
 @require_POST
 def my_model_release(request: HttpRequest, pk: int) -> HttpResponse:
-    model = _model(pk)
-    form = StakeForm(request.POST, prefix="release")
-    status = 400
-    if form.is_valid():
-        try:
-            model = stake_release(model=model, by=request.user, amount=form.cleaned_data["amount"])
-        except ArenaError as exc:
-            status = _reject(form, exc)
-        else:
-            messages.success(
-                request,
-                f"Released. Stake is now {format_tokens(model.stake)} {model.tournament.token_symbol}.",
-            )
-            return redirect("my-model", pk=model.pk)
-    return _my_model(request, pk, status, release_form=form)
+    return _stake_form_action(request, pk, prefix="release", service=stake_release, done="Released.")
