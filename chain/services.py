@@ -109,6 +109,12 @@ def chain_register_model(model: ModelSlot, gateway: ChainGateway) -> str:
     registration = _registered("model", model.pk)
     if registration:
         return registration.address
+    onchain_owner = gateway.model(model.pk)["owner"]
+    if int(onchain_owner, 16) != 0 and not Wallet.objects.filter(user=model.owner).exists():
+        # Registered by an earlier attempt whose database rows were rolled back: adopt the
+        # wallet the chain knows (its custodial key was kept before anything was sent).
+        custodial = onchain_owner in dev_keyring().all()
+        Wallet.objects.create(user=model.owner, address=onchain_owner, custodial=custodial)
     owner = wallet_for(model.owner, gateway).address
     result = gateway.register_model(model_id=model.pk, tournament_id=model.tournament_id, owner=owner)
     ChainRegistration.objects.get_or_create(
@@ -171,8 +177,9 @@ def _sync_dev_clock(gateway: ChainGateway, now: datetime) -> None:
 
 
 def counted_submission_digests(round: Round) -> list[bytes]:
+    """Distinct digests: the same envelope counted for two models is one commitment."""
     cids = Submission.objects.filter(round=round, is_counted=True).values_list("cid", flat=True)
-    return [cid_digest(cid) for cid in cids]
+    return sorted({cid_digest(cid) for cid in cids})
 
 
 def chain_post_commitments(*, round: Round) -> RoundSettlement:
@@ -223,9 +230,25 @@ def _window_over(gateway: ChainGateway, state: RoundSettlement, now: datetime) -
 
 
 
+def chain_prepare_settlement(*, round: Round) -> None:
+    """Register every paid model's owner on-chain before the round's lock is taken, so a
+    later failure in the settlement step can never roll back a registration the chain kept."""
+    with use_gateway() as gateway:
+        chain_register_tournament(round.tournament, gateway)
+        for payout in _money_moving(round):
+            chain_register_model(payout.model, gateway)
+
+
+def _money_moving(round: Round) -> list:
+    # A model with nothing at risk and nothing paid needs no leaf (nor, on a real chain, a
+    # registered wallet); it is marked settled with the rest.
+    payouts = round.payouts.select_related("model", "model__owner").order_by("model_id")
+    return [p for p in payouts if p.stake_at_risk or p.amount]
+
+
 def _settlement_for(round: Round, gateway: ChainGateway):
     leaves = []
-    for payout in round.payouts.select_related("model").order_by("model_id"):
+    for payout in _money_moving(round):
         owner = chain_register_model(payout.model, gateway)
         leaves.append(
             LeafPayout(model_id=payout.model_id, owner=owner, stake_at_risk=payout.stake_at_risk, delta=payout.amount)
@@ -249,7 +272,16 @@ def chain_settlement_step(*, round: Round, now: datetime) -> bool:
         _sync_dev_clock(gateway, now)
         settlement = _settlement_for(round, gateway)
         onchain = gateway.round_state(round.tournament_id, round.number)
-        if onchain["status_name"] in ("none", "vetoed"):
+        if onchain["status_name"] == "vetoed":
+            # The same payouts would give the same root: re-proposing it would override the
+            # guardian. An operator must look at the round and correct its payouts first.
+            raise Conflict(
+                f"the guardian vetoed the settlement of round {round.number} "
+                f"({onchain['vetoes']} veto(es)); it waits for an operator",
+                code="settlement_vetoed",
+            )
+        if onchain["status_name"] == "none":
+            state.window_ends_at = None
             result = gateway.propose_settlement(
                 tournament_id=round.tournament_id,
                 round_id=round.number,
@@ -275,26 +307,32 @@ def chain_settlement_step(*, round: Round, now: datetime) -> bool:
             result = gateway.finalize_settlement(tournament_id=round.tournament_id, round_id=round.number)
             state.finalized_tx = result.tx_hash or state.finalized_tx
             onchain = gateway.round_state(round.tournament_id, round.number)
+        applied: dict[int, str] = {}
         if onchain["status_name"] == "finalized":
             from django.conf import settings
 
             for result in gateway.apply_settlement(settlement, batch_size=settings.CHAIN_APPLY_BATCH):
                 if result.tx_hash:
                     state.apply_txs = [*state.apply_txs, result.tx_hash]
+                for event in result.events:
+                    if event["name"] == "LeafApplied":
+                        applied[event["args"]["model_id"]] = result.tx_hash
             onchain = gateway.round_state(round.tournament_id, round.number)
         state.completed = onchain["status_name"] == "completed"
         state.save()
     if state.completed:
-        chain_index()
-        _mark_payouts_settled(round, now)
+        # Stakes are mirrored by the indexer (outside this lock, at the next tick); here the
+        # payouts only learn their tx, from the receipts or, after a resume, from the mirror.
+        _mark_payouts_settled(round, now, applied)
     return state.completed
 
 
-def _mark_payouts_settled(round: Round, now: datetime) -> None:
+def _mark_payouts_settled(round: Round, now: datetime, from_receipts: dict[int, str]) -> None:
     applied = {
         e.args["model_id"]: e.tx_hash
         for e in IndexedEvent.objects.filter(name="LeafApplied", args__round_id=round.number, args__tournament_id=round.tournament_id)
     }
+    applied |= from_receipts
     for payout in round.payouts.filter(state=PayoutState.PENDING):
         payout.state = PayoutState.SETTLED
         payout.settled_at = now
@@ -308,10 +346,13 @@ MIRRORED = ["Staked", "ReleaseRequested", "Released", "PoolFunded", "LeafApplied
             "SettlementFinalized", "SettlementCompleted", "RoundAbandoned", "BurnShortfall"]
 
 
-def _set_stake(model_id: int, stake: int, kind: str, change: int, event: dict, round: Round | None = None) -> None:
+def _set_stake(model_id: int, stake: int, kind: str, event: dict, round: Round | None = None) -> None:
     model = ModelSlot.objects.select_for_update().filter(pk=model_id).first()
     if model is None:
         return  # a model of another platform sharing the contract
+    # The ledger records the change of `stake` itself (a burn may also reach unbonding stake,
+    # which `stake` no longer holds), so the history always sums to the mirror.
+    change = stake - model.stake
     model.stake = stake
     model.save(update_fields=["stake"])
     StakeEvent.objects.create(model=model, kind=kind, amount=change, round=round, tx_hash=event["tx_hash"])
@@ -325,15 +366,13 @@ def _set_pool(tournament_id: int, pool: int) -> None:
 def _mirror(event: dict) -> None:
     args, name = event["args"], event["name"]
     if name == "Staked":
-        _set_stake(args["model_id"], args["stake"], StakeEventKind.DEPOSIT, args["amount"], event)
+        _set_stake(args["model_id"], args["stake"], StakeEventKind.DEPOSIT, event)
     elif name == "ReleaseRequested":
-        _set_stake(args["model_id"], args["stake"], StakeEventKind.RELEASE, -args["amount"], event)
+        _set_stake(args["model_id"], args["stake"], StakeEventKind.RELEASE, event)
     elif name == "LeafApplied":
         round = Round.objects.filter(tournament_id=args["tournament_id"], number=args["round_id"]).first()
-        delta = args["delta"]
-        kind = StakeEventKind.REWARD if delta >= 0 else StakeEventKind.BURN
-        change = delta if delta >= 0 else -args["burned"]
-        _set_stake(args["model_id"], args["stake"], kind, change, event, round)
+        kind = StakeEventKind.REWARD if args["delta"] >= 0 else StakeEventKind.BURN
+        _set_stake(args["model_id"], args["stake"], kind, event, round)
     elif name in ("PoolFunded", "SettlementFinalized", "SettlementCompleted", "RoundAbandoned"):
         if "pool" in args:
             _set_pool(args["tournament_id"], args["pool"])

@@ -97,6 +97,7 @@ def replay_on_a_fresh_chain(seed: int, steps: int = 3):
     return dex, universe, path, replay.run(range(1, steps + 1))
 
 
+@pytest.mark.slow  # two full replays on the in-process chain (~30 s)
 def test_replay_is_deterministic_given_the_seed_and_tracks_the_path():
     dex, universe, path, reports = replay_on_a_fresh_chain(seed=42)
     _, _, _, same = replay_on_a_fresh_chain(seed=42)

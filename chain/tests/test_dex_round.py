@@ -15,6 +15,10 @@ TILT = 0.5
 CAPITAL = 10_000 * E18
 
 
+# A whole DEX round on both backends takes about a minute on two cores: run with -m slow
+# (.ci/run does).
+pytestmark = pytest.mark.slow
+
 @pytest.fixture(scope="module")
 def dex_round(gateway):
     return gateway, run_dex_round(

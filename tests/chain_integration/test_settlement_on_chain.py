@@ -100,5 +100,38 @@ def test_settlement_waits_for_the_guardian_window_and_resumes_after_losing_its_r
     with use_gateway() as gateway:
         onchain = gateway.round_state(tournament.pk, 1)
     assert onchain["vetoes"] == 0 and onchain["applied_count"] == 19
+    # Payouts know their tx at once (from the receipts); stakes follow with the indexer.
+    assert set(Payout.objects.filter(round=round).values_list("state", flat=True)) == {PayoutState.SETTLED}
+    assert not Payout.objects.filter(round=round, tx_hash="").exists()
+    chain_index()
     assert IndexedEvent.objects.filter(name="LeafApplied").count() == 19
     _assert_mirror_matches_chain(tournament)
+
+
+def test_a_guardian_veto_stops_the_keeper_until_an_operator_acts(tournament):
+    from chain.models import Wallet
+    from tournaments.errors import Conflict
+
+    now = tournament.first_round_at
+    for _ in range(200):
+        advance(now=now, tournaments=[tournament])
+        round = tournament.rounds.get(number=1)
+        if round.state == RoundState.RESOLVED:
+            break
+        now += timedelta(seconds=5)
+    assert chain_settlement_step(round=round, now=now) is False  # proposed, window open
+    guardian = Wallet.objects.get(user=tournament.sponsor).address
+    with use_gateway() as gateway:
+        gateway.veto_settlement(
+            tournament_id=tournament.pk, round_id=1, reason="payouts look wrong", sender=guardian
+        )
+    window_ends_at = RoundSettlement.objects.get(round=round).window_ends_at
+    with pytest.raises(Conflict, match="the guardian vetoed the settlement of round 1"):
+        chain_settlement_step(round=round, now=window_ends_at + timedelta(seconds=60))
+    with use_gateway() as gateway:
+        onchain = gateway.round_state(tournament.pk, 1)
+    # Nothing was re-proposed over the veto, nothing finalized or paid.
+    assert onchain["status_name"] == "vetoed" and onchain["applied_count"] == 0
+    assert not IndexedEvent.objects.filter(name="LeafApplied").exists()
+    round.refresh_from_db()
+    assert round.state == RoundState.RESOLVED

@@ -6,6 +6,7 @@ is harmless. Each transition is logged in RoundTransition with its time.
 """
 
 import logging
+from contextlib import nullcontext
 from datetime import datetime
 
 from django.db import transaction
@@ -193,10 +194,12 @@ def round_settle(*, round: Round, now: datetime) -> Round:
     window) → finalize → apply, and the round turns settled once every leaf is applied.
     Without one (ARENA_CHAIN=off) the database ledger applies the payouts directly.
     """
-    from chain.client import chain_enabled
+    from chain.client import chain_enabled, use_gateway
     from tournaments.services.payouts import payouts_apply
 
-    with transaction.atomic():
+    # Lock order: the chain gateway before the database (web requests that touch both take
+    # them in that order too), so the two locks can never wait on each other.
+    with (use_gateway() if chain_enabled() else nullcontext()), transaction.atomic():
         round = _locked(round)
         if _past(round.state, RoundState.SETTLED):
             return round

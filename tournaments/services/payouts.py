@@ -82,7 +82,8 @@ def payouts_for_round(*, round: Round) -> list[Payout]:
         amounts_tokens = np.zeros(len(final_scores))
         payout_factor = 1.0
     amounts = [
-        _fraction_to_wei(w, float(p), float(s))
+        # A burn never exceeds the stake at risk (the contract refuses such a leaf).
+        max(_fraction_to_wei(w, float(p), float(s)), -w)
         for w, p, s in zip(stakes_wei, amounts_tokens, stakes, strict=True)
     ]
     amounts = _cap_rewards_to_pool(amounts, _pool_available(round))

@@ -58,12 +58,22 @@ def _round_step(round: Round, now: datetime, report: TickReport) -> bool:
         report.actions.append(f"{label} resolved")
         return True
     if round.state == RoundState.RESOLVED:
+        _prepare_chain_settlement(round)
         if round_settle(round=round, now=now).state != RoundState.SETTLED:
             report.waiting.append(f"{label}: settlement (challenge window or chain)")
             return False
         report.actions.append(f"{label} settled")
         return True
     return False
+
+
+def _prepare_chain_settlement(round: Round) -> None:
+    from chain.client import chain_enabled
+
+    if chain_enabled():
+        from chain.services import chain_prepare_settlement
+
+        chain_prepare_settlement(round=round)
 
 
 def _index_chain(report: TickReport) -> None:
@@ -100,6 +110,11 @@ def scheduler_tick(
                 except ArenaError as exc:
                     log.warning("%s: %s", round, exc.message)
                     report.waiting.append(f"{round}: {exc.message}")
+                    break
+                except Exception as exc:  # noqa: BLE001 - one broken round must not stop the rest
+                    # (a node timeout, a revert): logged with its traceback, retried next tick.
+                    log.exception("%s: step failed", round)
+                    report.waiting.append(f"{round}: step failed ({type(exc).__name__}: {exc})")
                     break
                 round.refresh_from_db()
     return report

@@ -38,8 +38,8 @@ def _check_schedule(t: Tournament) -> None:
         problems.append("submission_window must not exceed round_interval")
     if t.score_days < 1:
         problems.append("score_days must be at least 1")
-    if t.payout_cap <= 0:
-        problems.append("payout_cap must be positive")
+    if not 0 < t.payout_cap <= 1:
+        problems.append("payout_cap must be above 0 and at most 1 (a burn never exceeds the stake)")
     if t.payout_threshold <= 0:
         problems.append("payout_threshold must be positive")
     if t.reward_pool < 0:
@@ -99,6 +99,8 @@ def _fund_pool_after_commit(tournament: Tournament, amount: int) -> None:
             chain_fund_from_dev_wallet(tournament=tournament, amount=amount)
         except ArenaError as exc:
             log.warning("%s: reward pool not funded: %s", tournament.slug, exc.message)
+        except Exception:  # noqa: BLE001 - the tournament is committed; funding can be redone
+            log.exception("%s: reward pool not funded", tournament.slug)
 
     transaction.on_commit(fund)
 
