@@ -124,6 +124,9 @@ def chain_register_model(model: ModelSlot, gateway: ChainGateway) -> str:
 
 
 def _custodial_owner(model: ModelSlot, gateway: ChainGateway, action: str) -> str:
+    # Another process (web or worker) may have made this wallet after our gateway started.
+    for key_hex in dev_keyring().all().values():
+        gateway.add_account(key_hex)
     chain_register_tournament(model.tournament, gateway)
     owner = chain_register_model(model, gateway)
     if not Wallet.objects.get(user=model.owner).custodial:
@@ -272,6 +275,12 @@ def chain_settlement_step(*, round: Round, now: datetime) -> bool:
         _sync_dev_clock(gateway, now)
         settlement = _settlement_for(round, gateway)
         onchain = gateway.round_state(round.tournament_id, round.number)
+        if onchain["status_name"] == "abandoned":
+            raise Conflict(
+                f"round {round.number} was abandoned on-chain (unsettled 90 days after close); "
+                "its reserve went back to the pool and nothing more can be applied",
+                code="settlement_abandoned",
+            )
         if onchain["status_name"] == "vetoed":
             # The same payouts would give the same root: re-proposing it would override the
             # guardian. An operator must look at the round and correct its payouts first.
@@ -391,7 +400,10 @@ def chain_index(*, confirmations: int | None = None, max_blocks: int = 5000) -> 
     depth = settings.CHAIN_CONFIRMATIONS if confirmations is None else confirmations
     with use_gateway() as gateway:
         head = gateway.block_number() - depth
-        cursor, _ = IndexerCursor.objects.get_or_create(name="staking")
+        cursor, created = IndexerCursor.objects.get_or_create(name="staking")
+        if created:
+            # Nothing of ours happened before the contracts existed: don't scan from genesis.
+            cursor.last_block = int((gateway.deployment or {}).get("block") or 0) - 1
         start = cursor.last_block + 1
         if start > head:
             return 0

@@ -171,9 +171,10 @@ def round_score_day(*, round: Round, day: int, now: datetime) -> Round:
 
 def round_resolve(*, round: Round, now: datetime) -> Round:
     """After the final score day: payouts from final scores, stakes and frozen rules."""
+    from chain.client import chain_enabled, use_gateway
     from tournaments.services.payouts import payouts_for_round
 
-    with transaction.atomic():
+    with (use_gateway() if chain_enabled() else nullcontext()), transaction.atomic():
         round = _locked(round)
         if _past(round.state, RoundState.RESOLVED):
             return round

@@ -38,16 +38,25 @@ def _cap_rewards_to_pool(amounts: list[int], pool: int) -> list[int]:
 
 
 def _pool_available(round: Round) -> int:
-    """The reward pool minus rewards already promised to other resolved, unsettled rounds."""
+    """The reward pool minus rewards already promised to other resolved, unsettled rounds.
+
+    With a chain the pool is read from the contract (the mirror may lag by the confirmation
+    depth), and rounds whose settlement is already finalized on-chain have had their rewards
+    reserved out of it there, so only the not-yet-finalized ones are subtracted.
+    """
+    pending = Payout.objects.filter(
+        round__tournament_id=round.tournament_id, state=PayoutState.PENDING
+    ).exclude(round=round)
     pool = Tournament.objects.get(pk=round.tournament_id).reward_pool
-    promised = sum(
-        max(amount, 0)
-        for amount in Payout.objects.filter(
-            round__tournament_id=round.tournament_id, state=PayoutState.PENDING
-        )
-        .exclude(round=round)
-        .values_list("amount", flat=True)
-    )
+    from chain.client import chain_enabled
+
+    if chain_enabled():
+        from chain.client import use_gateway
+
+        with use_gateway() as gateway:
+            pool = gateway.pool_of(round.tournament_id)
+        pending = pending.exclude(round__chain__finalized_tx__gt="")
+    promised = sum(max(amount, 0) for amount in pending.values_list("amount", flat=True))
     return max(pool - promised, 0)
 
 
