@@ -47,7 +47,9 @@ def _pool_available(round: Round) -> int:
     pending = Payout.objects.filter(
         round__tournament_id=round.tournament_id, state=PayoutState.PENDING
     ).exclude(round=round)
-    pool = Tournament.objects.get(pk=round.tournament_id).reward_pool
+    # The tournament's row lock serialises rounds resolving at once (overlapping workers), so
+    # two of them can never both promise the same part of the pool.
+    pool = Tournament.objects.select_for_update().get(pk=round.tournament_id).reward_pool
     from chain.client import chain_enabled
 
     if chain_enabled():

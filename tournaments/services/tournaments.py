@@ -105,24 +105,31 @@ def _fund_pool_after_commit(tournament: Tournament, amount: int) -> None:
     transaction.on_commit(fund)
 
 
-@transaction.atomic
 def tournament_update(*, tournament: Tournament, by: User, **changes) -> Tournament:
     if tournament.sponsor_id != by.id:
         raise NotAllowed("only the tournament's sponsor can edit it")
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise InvalidInput(f"field(s) cannot be edited: {', '.join(sorted(unknown))}")
-    tournament = Tournament.objects.select_for_update().get(pk=tournament.pk)
     added_to_pool = 0
     if chain_enabled() and "reward_pool" in changes:
-        added_to_pool = int(changes.pop("reward_pool")) - tournament.reward_pool
+        from chain.client import use_gateway
+
+        # Against the contract's pool, not the mirror (which lags), so a retried edit to the
+        # same amount adds nothing. Read before the row lock: the gateway is always taken
+        # before the database, never inside it.
+        with use_gateway() as gateway:
+            on_chain = gateway.pool_of(tournament.pk)
+        added_to_pool = int(changes.pop("reward_pool")) - on_chain
         if added_to_pool < 0:
             raise InvalidInput("the reward pool is on-chain: it can grow by funding, not shrink")
-    for field, value in changes.items():
-        setattr(tournament, field, value)
-    _check_schedule(tournament)
-    tournament.save()
-    _fund_pool_after_commit(tournament, added_to_pool)
+    with transaction.atomic():
+        tournament = Tournament.objects.select_for_update().get(pk=tournament.pk)
+        for field, value in changes.items():
+            setattr(tournament, field, value)
+        _check_schedule(tournament)
+        tournament.save()
+        _fund_pool_after_commit(tournament, added_to_pool)
     return tournament
 
 
