@@ -4,6 +4,8 @@ Services raise ArenaError subclasses; `_reject` turns one into a form error with
 service's message (and the offending rows in `details`) at the error's HTTP status.
 """
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -203,31 +205,46 @@ def tournament_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     return _dashboard(request, _tournament(slug))
 
 
+def _run_form(
+    request: HttpRequest,
+    form,
+    action: Callable[[dict], str],
+    *,
+    done: HttpResponse,
+    again: Callable[[int], HttpResponse],
+) -> HttpResponse:
+    """The shape of every form post: validate, call one service through `action` (which
+    returns the success message), then `done`; otherwise `again` re-renders the page with
+    the form's errors and the service's status (400, 409, 413…)."""
+    status = 400
+    if form.is_valid():
+        try:
+            message = action(form.cleaned_data)
+        except ArenaError as exc:
+            status = _reject(form, exc)
+        else:
+            messages.success(request, message)
+            return done
+    return again(status)
+
+
 @login_required
 @require_POST
 def dashboard_dataset_upload(request: HttpRequest, slug: str) -> HttpResponse:
     tournament = _tournament(slug)
     form = DatasetUploadForm(request.POST, request.FILES)
-    status = 400
-    if form.is_valid():
-        upload = form.cleaned_data["file"]
-        try:
-            dataset = dataset_upload(
-                tournament=tournament,
-                by=request.user,
-                kind=form.cleaned_data["kind"],
-                data=upload.read(),
-                filename=upload.name,
-            )
-        except ArenaError as exc:
-            status = _reject(form, exc)
-        else:
-            messages.success(
-                request,
-                f"{dataset.kind.capitalize()} data v{dataset.version} stored: {dataset.rows:,} rows.",
-            )
-            return redirect("tournament-dashboard", slug=slug)
-    return _dashboard(request, tournament, status, dataset_form=form)
+
+    def upload(data: dict) -> str:
+        dataset = dataset_upload(
+            tournament=tournament, by=request.user, kind=data["kind"],
+            data=data["file"].read(), filename=data["file"].name,
+        )
+        return f"{dataset.kind.capitalize()} data v{dataset.version} stored: {dataset.rows:,} rows."
+
+    return _run_form(
+        request, form, upload, done=redirect("tournament-dashboard", slug=slug),
+        again=lambda status: _dashboard(request, tournament, status, dataset_form=form),
+    )
 
 
 @login_required
@@ -236,27 +253,18 @@ def dashboard_live_upload(request: HttpRequest, slug: str) -> HttpResponse:
     tournament = _tournament(slug)
     rounds = selectors.rounds_awaiting_live_data(tournament=tournament)
     form = LiveDataUploadForm(request.POST, request.FILES, rounds=rounds)
-    status = 400
-    if form.is_valid():
-        upload = form.cleaned_data["file"]
-        rnd = form.cleaned_data["round"]
-        try:
-            dataset = dataset_upload(
-                tournament=tournament,
-                by=request.user,
-                kind="live",
-                round=rnd,
-                data=upload.read(),
-                filename=upload.name,
-            )
-        except ArenaError as exc:
-            status = _reject(form, exc)
-        else:
-            messages.success(
-                request, f"Live data for round {rnd.number} stored: {dataset.rows:,} rows."
-            )
-            return redirect("tournament-dashboard", slug=slug)
-    return _dashboard(request, tournament, status, live_form=form)
+
+    def upload(data: dict) -> str:
+        dataset = dataset_upload(
+            tournament=tournament, by=request.user, kind="live", round=data["round"],
+            data=data["file"].read(), filename=data["file"].name,
+        )
+        return f"Live data for round {data['round'].number} stored: {dataset.rows:,} rows."
+
+    return _run_form(
+        request, form, upload, done=redirect("tournament-dashboard", slug=slug),
+        again=lambda status: _dashboard(request, tournament, status, live_form=form),
+    )
 
 
 @login_required
@@ -265,26 +273,18 @@ def dashboard_target_upload(request: HttpRequest, slug: str) -> HttpResponse:
     tournament = _tournament(slug)
     rounds = selectors.rounds_awaiting_targets(tournament=tournament)
     form = TargetUploadForm(request.POST, request.FILES, rounds=rounds)
-    status = 400
-    if form.is_valid():
-        upload = form.cleaned_data["file"]
-        rnd = form.cleaned_data["round"]
-        try:
-            round_target_upload(
-                round=rnd,
-                by=request.user,
-                day=form.cleaned_data["day"],
-                data=upload.read(),
-                filename=upload.name,
-            )
-        except ArenaError as exc:
-            status = _reject(form, exc)
-        else:
-            messages.success(
-                request, f"Target for round {rnd.number}, day {form.cleaned_data['day']} stored."
-            )
-            return redirect("tournament-dashboard", slug=slug)
-    return _dashboard(request, tournament, status, target_form=form)
+
+    def upload(data: dict) -> str:
+        round_target_upload(
+            round=data["round"], by=request.user, day=data["day"],
+            data=data["file"].read(), filename=data["file"].name,
+        )
+        return f"Target for round {data['round'].number}, day {data['day']} stored."
+
+    return _run_form(
+        request, form, upload, done=redirect("tournament-dashboard", slug=slug),
+        again=lambda status: _dashboard(request, tournament, status, target_form=form),
+    )
 
 
 # --- Modelers ----------------------------------------------------------------------------
@@ -378,22 +378,18 @@ def my_model_upload(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _stake_form_action(request: HttpRequest, pk: int, *, prefix: str, service, done: str) -> HttpResponse:
-    """Stake and release share one shape: validate the amount, call the service, report."""
+    """Stake and release: validate the amount, call the service, report the new stake."""
     model = _model(pk)
     form = StakeForm(request.POST, prefix=prefix)
-    status = 400
-    if form.is_valid():
-        try:
-            model = service(model=model, by=request.user, amount=form.cleaned_data["amount"])
-        except ArenaError as exc:
-            status = _reject(form, exc)
-        else:
-            messages.success(
-                request,
-                f"{done} Stake is now {format_tokens(model.stake)} {model.tournament.token_symbol}.",
-            )
-            return redirect("my-model", pk=model.pk)
-    return _my_model(request, pk, status, **{f"{prefix}_form": form})
+
+    def act(data: dict) -> str:
+        changed = service(model=model, by=request.user, amount=data["amount"])
+        return f"{done} Stake is now {format_tokens(changed.stake)} {changed.tournament.token_symbol}."
+
+    return _run_form(
+        request, form, act, done=redirect("my-model", pk=model.pk),
+        again=lambda status: _my_model(request, pk, status, **{f"{prefix}_form": form}),
+    )
 
 
 @login_required
