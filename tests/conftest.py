@@ -4,6 +4,7 @@ round with live data, a staked model, and API keys. Built through the services.
 "Now" is real time: rounds are scheduled around timezone.now() instead of mocking the clock.
 """
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 import pandas as pd
@@ -12,12 +13,22 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from accounts.services import api_key_create
-from tests.builders import csv_bytes, make_frame
+from tests.builders import csv_bytes, make_frame, sealed_predictions
 from tournaments.fields import tokens_to_wei
-from tournaments.models import ModelSlot, Round, Tournament
+from tournaments.models import (
+    ModelSlot,
+    Payout,
+    Round,
+    RoundState,
+    RoundTransition,
+    Score,
+    ScoreDay,
+    Tournament,
+)
 from tournaments.services.datasets import dataset_upload
-from tournaments.services.lifecycle import round_open
+from tournaments.services.lifecycle import round_close, round_open
 from tournaments.services.model_slots import model_create, stake_deposit
+from tournaments.services.submissions import submission_upload
 from tournaments.services.tournaments import tournament_launch
 
 PASSWORD = "a-long-test-passphrase-42"
@@ -139,3 +150,62 @@ def model(tournament, modeler) -> ModelSlot:
     """The modeler's model with 25 tokens staked."""
     slot = model_create(owner=modeler, tournament=tournament, name="gale-force")
     return stake_deposit(model=slot, by=modeler, amount=tokens_to_wei(25))
+
+
+@dataclass
+class Played:
+    round: Round
+    model: ModelSlot
+    rival: ModelSlot
+
+    @property
+    def models(self) -> list[ModelSlot]:
+        return [self.model, self.rival]
+
+
+@pytest.fixture
+def resolved_round(tournament, open_round, model, make_user, live_ids) -> Played:
+    """Round 1 played to the end: two models submit and it closes (services); then known
+    scores for its two score days and payouts are written and it is marked resolved."""
+    rival_owner = make_user("rita-rival")
+    rival = stake_deposit(
+        model=model_create(owner=rival_owner, tournament=tournament, name="drizzle"),
+        by=rival_owner,
+        amount=tokens_to_wei(10),
+    )
+    for slot, seed in ((model, 1), (rival, 2)):
+        submission_upload(
+            model=slot,
+            by=slot.owner,
+            data=sealed_predictions(open_round, slot, live_ids, seed=seed),
+            filename="p.csv.sealed",
+        )
+    closed_at = open_round.closes_at + timedelta(seconds=1)
+    rnd = round_close(round=open_round, now=closed_at)
+    values = {
+        model.id: [(0.031, 0.012), (0.0425, 0.0175)],
+        rival.id: [(-0.02, -0.011), (-0.0155, -0.008)],
+    }
+    for day, meta in ((1, 0.021), (2, 0.0333)):
+        at = closed_at + timedelta(hours=day)
+        ScoreDay.objects.create(round=rnd, day=day, meta_corr=meta, n_models=2, computed_at=at)
+        for slot in (model, rival):
+            corr, mmc = values[slot.id][day - 1]
+            Score.objects.create(round=rnd, model=slot, day=day, corr=corr, mmc=mmc, computed_at=at)
+    Payout.objects.create(
+        round=rnd, model=model, stake_at_risk=tokens_to_wei(25), corr=0.0425, mmc=0.0175,
+        payout_factor=1.0, amount=tokens_to_wei("1.25"),
+    )
+    Payout.objects.create(
+        round=rnd, model=rival, stake_at_risk=tokens_to_wei(10), corr=-0.0155, mmc=-0.008,
+        payout_factor=1.0, amount=-tokens_to_wei("0.5"),
+    )
+    for day, (from_state, to_state) in enumerate(
+        ((RoundState.CLOSED, RoundState.SCORING), (RoundState.SCORING, RoundState.RESOLVED)), 1
+    ):
+        RoundTransition.objects.create(
+            round=rnd, from_state=from_state, to_state=to_state, at=closed_at + timedelta(hours=day)
+        )
+    Round.objects.filter(pk=rnd.pk).update(state=RoundState.RESOLVED, scored_days=2, meta_corr=0.0333)
+    rnd.refresh_from_db()
+    return Played(round=rnd, model=model, rival=rival)
