@@ -209,7 +209,8 @@ def chain_post_commitments(*, round: Round) -> RoundSettlement:
 
 def _posted_tx_placeholder(gateway: ChainGateway, round: Round) -> str:
     # Posted by an earlier attempt whose answer we lost: find its tx in the events.
-    for event in gateway.events(0, names=["CommitmentsRootPosted"]):
+    since = int((gateway.deployment or {}).get("block") or 0)
+    for event in gateway.events(since, names=["CommitmentsRootPosted"], contracts=("staking",)):
         args = event["args"]
         if args["tournament_id"] == round.tournament_id and args["round_id"] == round.number:
             return event["tx_hash"]
