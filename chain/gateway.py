@@ -151,12 +151,13 @@ class ChainGateway:
     ) -> ChainGateway:
         """An embedded py-evm chain. With ``state_dir`` it survives restarts (journaled)."""
         from eth.db.atomic import AtomicDB
-        from eth_tester import EthereumTester, PyEVMBackend
+        from eth_tester import EthereumTester
         from web3 import EthereumTesterProvider
 
         from chain._embedded_state import JournalingMemoryDB, StateJournal
+        from chain._indexed_backend import IndexedPyEVMBackend
 
-        pyevm = PyEVMBackend()
+        pyevm = IndexedPyEVMBackend()
         genesis_kv = pyevm.chain.chaindb.db.wrapped_db.kv_store
         journal = None
         if state_dir is not None:
