@@ -200,17 +200,29 @@ class VaultLedger:
     def resolve(self, adjustments: dict[str, int], *, reason: str) -> Reconciliation:
         """Operator action after investigating a mismatch: book the explained differences
         (e.g. +amount for a stray transfer in) as adjustment entries, then reconcile again;
-        trading resumes only if the ledger now matches the chain to the wei."""
+        trading resumes only if the ledger now matches the chain to the wei. Adjustments
+        that do not make it reconcile are taken back (the ledger stays halted)."""
+        amounts = {to_checksum_address(token): int(amount) for token, amount in adjustments.items()}
         balances = self.balances  # reloads the saved state
-        for token, amount in adjustments.items():
-            token = to_checksum_address(token)
-            balances[token] = balances.get(token, 0) + int(amount)
+        booked = list(self._state.get("adjustments", []))
+        for token, amount in amounts.items():
+            balances[token] = balances.get(token, 0) + amount
         self._state["balances"] = {token: str(amount) for token, amount in balances.items()}
-        self._state.setdefault("adjustments", []).append(
-            {"reason": reason, "amounts": {t: str(a) for t, a in adjustments.items()}}
-        )
+        self._state["adjustments"] = booked + [
+            {"reason": reason, "amounts": {t: str(a) for t, a in amounts.items()}}
+        ]
         self.journal.save(self.key, self._state)
-        result = self.reconcile()
+        try:
+            result = self.reconcile()
+        except LedgerMismatch:
+            # Take the entries back, keeping the blocks reconcile applied meanwhile.
+            self._state["balances"] = {
+                token: str(int(amount) - amounts.get(token, 0))
+                for token, amount in self._state["balances"].items()
+            }
+            self._state["adjustments"] = booked
+            self.journal.save(self.key, self._state)
+            raise
         self._state["halted"] = None
         self.journal.save(self.key, self._state)
         return result

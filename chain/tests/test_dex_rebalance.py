@@ -317,10 +317,12 @@ def test_a_stray_transfer_halts_trading_until_it_is_booked():
         world.rebalancer().run("round-2", world.weights([0.1, 0.2, 0.3, 0.4]))
     assert len(trade_events(world)) == 4
     ledger = world.ledger()
+    booked = ledger.balances[token]
     with pytest.raises(LedgerMismatch):
         ledger.resolve({token: 1}, reason="wrong amount")  # still off: stays halted
     assert world.ledger().halted
-    world.ledger().resolve({token: 12_344}, reason="airdrop received from the minter")
+    assert world.ledger().balances[token] == booked  # and the wrong entry is taken back
+    world.ledger().resolve({token: 12_345}, reason="airdrop received from the minter")
     result = world.rebalancer().run("round-2", world.weights([0.1, 0.2, 0.3, 0.4]))
     assert result.executed == 4
 
