@@ -50,3 +50,26 @@ def test_score_era_applies_the_rules_to_its_own_scores():
     frame = result.to_frame()
     assert list(frame.columns) == ["corr", "mmc", "payout"]
     assert frame["payout"].tolist() == result.payout.tolist()
+
+
+def test_the_pnl_contribution_term_adds_with_its_multiplier():
+    rules = scoring.PayoutRules(
+        threshold=1000.0, corr_multiplier=0.5, mmc_multiplier=2.0, cap=0.2, pnl_multiplier=1.5
+    )
+    stakes = np.array([100.0, 300.0])
+    corr = np.array([0.02, -0.03])
+    mmc = np.array([0.01, 0.0])
+    pnl = np.array([0.04, -0.1])
+    # 0.01 + 0.02 + 1.5·0.04 = 0.09 -> 9.0 ; −0.015 + 1.5·(−0.1) = −0.165 -> −49.5
+    np.testing.assert_allclose(rules.payouts(stakes, corr, mmc, pnl), [9.0, -49.5], rtol=1e-12)
+    # Without a multiplier the term is absent, whatever the contributions are.
+    np.testing.assert_allclose(RULES.payouts(stakes, corr, mmc, pnl), [3.0, -4.5], rtol=1e-12)
+
+
+def test_a_pnl_multiplier_without_contributions_is_refused():
+    with pytest.raises(ValueError, match="pnl_multiplier is set but no P&L contributions"):
+        scoring.payouts([1.0], [0.1], [0.1], threshold=1.0, corr_multiplier=1.0,
+                        mmc_multiplier=1.0, cap=0.2, pnl_multiplier=1.0)
+    with pytest.raises(ValueError, match="pnl"):
+        scoring.payouts([1.0, 2.0], [0.1, 0.1], [0.1, 0.1], threshold=1.0, corr_multiplier=1.0,
+                        mmc_multiplier=1.0, cap=0.2, pnl=[0.1], pnl_multiplier=1.0)
