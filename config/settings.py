@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "accounts",
     "tournaments",
     "chain",
+    "dex",
     "demo",
 ]
 
@@ -232,6 +233,9 @@ else:
     CELERY_TASK_ALWAYS_EAGER = True
     CELERY_TASK_EAGER_PROPAGATES = True
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# DEX rounds: how often the scheduler marks a trading vault to market (live P&L).
+ARENA_DEX_MARK_SECONDS = float(os.environ.get("ARENA_DEX_MARK_SECONDS", "5"))
 
 # The scheduler tick: Celery beat runs it in production, `manage.py up` in-process.
 ARENA_TICK_SECONDS = float(os.environ.get("ARENA_TICK_SECONDS", "1"))

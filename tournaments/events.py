@@ -478,6 +478,11 @@ def round_scored(round) -> None:
     _publish_on_commit(round.tournament_id, "scored")
 
 
+def round_pnl(round) -> None:
+    """A DEX round's vault was marked to market (live P&L) or its trading changed."""
+    _publish_on_commit(round.tournament_id, "pnl")
+
+
 def stake_changed(model) -> None:
     """A model's stake changed (deposit, release, reward, burn)."""
     _publish_on_commit(model.tournament_id, "stake")

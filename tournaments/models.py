@@ -20,6 +20,8 @@ class TournamentState(models.TextChoices):
 
 class TournamentKind(models.TextChoices):
     DATASET = "dataset", "data set"
+    # The meta-model trades a universe of tokens through on-chain pools (dex/).
+    DEX = "dex", "DEX"
 
 
 class Tournament(models.Model):
@@ -50,6 +52,8 @@ class Tournament(models.Model):
     corr_multiplier = models.FloatField(default=0.5)
     mmc_multiplier = models.FloatField(default=2.0)
     payout_cap = models.FloatField(default=0.05)
+    # Weight of the P&L contribution in the payout (DEX tournaments; 0 leaves it out).
+    pnl_multiplier = models.FloatField(default=0.0)
 
     token_symbol = models.CharField(max_length=12, default="ARENA")
     reward_pool = WeiField(default=0)
@@ -67,6 +71,7 @@ class Tournament(models.Model):
             "corr_multiplier": self.corr_multiplier,
             "mmc_multiplier": self.mmc_multiplier,
             "payout_cap": self.payout_cap,
+            "pnl_multiplier": self.pnl_multiplier,
             "score_days": self.score_days,
         }
 
@@ -316,6 +321,8 @@ class Score(models.Model):
     mmc = models.FloatField()
     fnc = models.FloatField(null=True, blank=True)
     bmc = models.FloatField(null=True, blank=True)
+    # DEX rounds: the model's normalised P&L contribution over the round so far (dex/).
+    pnl_contribution = models.FloatField(null=True, blank=True)
     computed_at = models.DateTimeField()
 
     class Meta:
@@ -338,6 +345,7 @@ class Payout(models.Model):
     stake_at_risk = WeiField()
     corr = models.FloatField()
     mmc = models.FloatField()
+    pnl_contribution = models.FloatField(null=True, blank=True)
     payout_factor = models.FloatField()
     amount = WeiField()
     state = models.CharField(max_length=16, choices=PayoutState.choices, default=PayoutState.PENDING)

@@ -28,6 +28,7 @@ from tournaments.models import (
     Submission,
     SubmissionState,
     Tournament,
+    TournamentKind,
     TournamentState,
 )
 from tournaments.tables import read_table
@@ -549,7 +550,17 @@ def live_round_facts(*, round: Round) -> dict:
         "submissions": counts["total"],
         "models": counts["models"],
         "counted": counts["counted"],
+        "pnl": _round_pnl_facts(round),
     }
+
+
+def _round_pnl_facts(round: Round) -> dict | None:
+    """DEX rounds: the trading book and latest mark (dex/selectors.py); None elsewhere."""
+    if round.tournament.kind != TournamentKind.DEX:
+        return None
+    from dex.selectors import round_pnl_facts
+
+    return round_pnl_facts(round=round)
 
 
 def live_round_rows(*, round: Round) -> list[dict]:
@@ -566,6 +577,7 @@ def live_round_rows(*, round: Round) -> list[dict]:
                 "owner": s.model.owner.username,
                 "corr": _json_float(s.corr),
                 "mmc": _json_float(s.mmc),
+                "pnl_contribution": _json_float(s.pnl_contribution),
                 "rank": rank,
                 "payout": str(payout.amount) if payout else None,
                 "payout_state": payout.state if payout else None,

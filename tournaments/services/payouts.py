@@ -76,6 +76,9 @@ def payouts_for_round(*, round: Round) -> list[Payout]:
     stakes = np.array([float(wei_to_tokens(w)) for w in stakes_wei])
     corr = np.array([s.corr for s in final_scores])
     mmc = np.array([s.mmc for s in final_scores])
+    # DEX rounds carry each model's P&L contribution; a model without one (none computed)
+    # neither gains nor loses by it.
+    pnl = np.array([s.pnl_contribution or 0.0 for s in final_scores])
     threshold = float(wei_to_tokens(int(rules["payout_threshold"])))
     total_stake = float(stakes.sum())
     if total_stake > 0:
@@ -87,6 +90,8 @@ def payouts_for_round(*, round: Round) -> list[Payout]:
             corr_multiplier=rules["corr_multiplier"],
             mmc_multiplier=rules["mmc_multiplier"],
             cap=rules["payout_cap"],
+            pnl=pnl,
+            pnl_multiplier=float(rules.get("pnl_multiplier", 0.0)),
         )
         payout_factor = min(1.0, threshold / total_stake)
     else:
@@ -106,6 +111,7 @@ def payouts_for_round(*, round: Round) -> list[Payout]:
                 stake_at_risk=w,
                 corr=s.corr,
                 mmc=s.mmc,
+                pnl_contribution=s.pnl_contribution,
                 payout_factor=payout_factor,
                 amount=a,
             )

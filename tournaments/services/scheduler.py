@@ -10,7 +10,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from tournaments.errors import ArenaError
-from tournaments.models import Round, RoundState, RoundTarget, Tournament, TournamentState
+from tournaments.models import (
+    Round,
+    RoundState,
+    RoundTarget,
+    Tournament,
+    TournamentKind,
+    TournamentState,
+)
 from tournaments.services.lifecycle import (
     round_close,
     round_open,
@@ -32,6 +39,11 @@ class TickReport:
 def _round_step(round: Round, now: datetime, report: TickReport) -> bool:
     """Advance `round` by one step if due. Returns True if something changed."""
     label = f"{round.tournament.slug}#{round.number}"
+    if round.tournament.kind == TournamentKind.DEX:
+        # The platform plays the sponsor's part from the pools: live data, targets, trading.
+        from dex.services.rounds import dex_round_step
+
+        report.actions += dex_round_step(round=round, now=now)
     if round.state == RoundState.SCHEDULED and now >= round.opens_at:
         if not hasattr(round, "live_dataset"):
             report.waiting.append(f"{label}: live data")

@@ -14,7 +14,7 @@ import scoring
 from tournaments.blobs import blob_store
 from tournaments.errors import Conflict
 from tournaments.fields import wei_to_tokens
-from tournaments.models import Round, RoundTarget, Score, ScoreDay
+from tournaments.models import Round, RoundTarget, Score, ScoreDay, TournamentKind
 from tournaments.selectors import live_ids, predictions_matrix, stake_snapshot_map
 from tournaments.services.submissions import round_decrypt_submissions
 from tournaments.tables import check_targets, read_table
@@ -39,6 +39,20 @@ def _meta_model_weights(stakes_tokens: np.ndarray) -> np.ndarray:
     if stakes_tokens.sum() <= 0:
         return np.ones_like(stakes_tokens)
     return stakes_tokens
+
+
+def _pnl_contributions(
+    round: Round, day: int, predictions: np.ndarray, stakes: np.ndarray, n_models: int
+) -> list[float | None]:
+    """DEX rounds: each model's P&L contribution over the day's returns; None elsewhere."""
+    if round.tournament.kind != TournamentKind.DEX:
+        return [None] * n_models
+    from dex.services.marks import dex_day_contributions
+
+    values = dex_day_contributions(round=round, day=day, predictions=predictions, stakes=stakes)
+    if values is None:
+        raise Conflict(f"round {round.number} day {day} has no P&L mark yet", code="no_mark")
+    return [float(v) for v in values]
 
 
 def score_round_day(*, round: Round, day: int, now: datetime) -> None:
@@ -67,10 +81,19 @@ def score_round_day(*, round: Round, day: int, now: datetime) -> None:
         raise Conflict(f"round {round.number} day {day} cannot be scored: {exc}", code="unscorable") from exc
     meta_corr = float(scoring.numerai_corr(prepared.meta_model, target_values)[0])
     result_corr, result_mmc = result.corr, result.mmc
+    pnl = _pnl_contributions(round, day, predictions, stakes, len(models))
     Score.objects.bulk_create(
         [
-            Score(round=round, model=m, day=day, corr=float(c), mmc=float(x), computed_at=now)
-            for m, c, x in zip(models, result_corr, result_mmc, strict=True)
+            Score(
+                round=round,
+                model=m,
+                day=day,
+                corr=float(c),
+                mmc=float(x),
+                pnl_contribution=p,
+                computed_at=now,
+            )
+            for m, c, x, p in zip(models, result_corr, result_mmc, pnl, strict=True)
         ]
     )
     ScoreDay.objects.create(round=round, day=day, meta_corr=meta_corr, n_models=len(models), computed_at=now)

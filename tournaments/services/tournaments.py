@@ -1,6 +1,7 @@
 """Tournament creation and edits (sponsor only)."""
 
 import logging
+import math
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
@@ -10,7 +11,7 @@ from django.utils.text import slugify
 
 from chain.client import chain_enabled
 from tournaments.errors import ArenaError, Conflict, InvalidInput, NotAllowed
-from tournaments.models import Tournament
+from tournaments.models import Tournament, TournamentKind
 
 log = logging.getLogger("arena.tournaments")
 
@@ -23,7 +24,7 @@ SCHEDULE_FIELDS = (
     "score_day_interval",
     "challenge_window",
 )
-RULE_FIELDS = ("payout_threshold", "corr_multiplier", "mmc_multiplier", "payout_cap")
+RULE_FIELDS = ("payout_threshold", "corr_multiplier", "mmc_multiplier", "payout_cap", "pnl_multiplier")
 EDITABLE_FIELDS = ("name", "description", "state", "token_symbol", "reward_pool") + SCHEDULE_FIELDS + RULE_FIELDS
 
 
@@ -40,6 +41,10 @@ def _check_schedule(t: Tournament) -> None:
         problems.append("score_days must be at least 1")
     if not 0 < t.payout_cap <= 1:
         problems.append("payout_cap must be above 0 and at most 1 (a burn never exceeds the stake)")
+    if not math.isfinite(t.pnl_multiplier) or t.pnl_multiplier < 0:
+        problems.append("pnl_multiplier must be a finite number, 0 or more")
+    elif t.pnl_multiplier and t.kind != TournamentKind.DEX:
+        problems.append("pnl_multiplier applies to DEX tournaments only (others have no P&L)")
     if t.payout_threshold <= 0:
         problems.append("payout_threshold must be positive")
     if t.reward_pool < 0:
@@ -57,6 +62,7 @@ def tournament_create(
     slug: str = "",
     description: str = "",
     first_round_at: datetime | None = None,
+    kind: str = TournamentKind.DATASET,
     **options,
 ) -> Tournament:
     unknown = set(options) - set(EDITABLE_FIELDS)
@@ -69,6 +75,7 @@ def tournament_create(
         name=name.strip(),
         slug=slug or slugify(name)[:60],
         description=description,
+        kind=kind,
         first_round_at=first_round_at or timezone.now(),
         **options,
     )

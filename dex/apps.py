@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DexConfig(AppConfig):
+    name = "dex"
+    verbose_name = "DEX tournaments"

@@ -1,0 +1,1 @@
+"""DEX tournaments' writes: markets, data, trading, marks. Reads are in dex/selectors.py."""

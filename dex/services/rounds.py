@@ -1,0 +1,48 @@
+"""The DEX part of a scheduler tick for one round (tournaments/services/scheduler.py calls
+it before the generic step). Every call is idempotent; what cannot run yet waits."""
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+
+from dex.models import DexRound, PnlMark
+from dex.services.history import dex_round_data
+from dex.services.marks import dex_round_mark, dex_round_target
+from dex.services.trading import TRADING_STATES, dex_rebalance_enqueue_if_due, dex_round_book
+from tournaments.models import Round, RoundState, RoundTarget
+
+
+def _mark_due(round: Round, now: datetime) -> bool:
+    last = PnlMark.objects.filter(round=round).order_by("-at").values_list("at", flat=True).first()
+    return last is None or now - last >= timedelta(seconds=settings.ARENA_DEX_MARK_SECONDS)
+
+
+def dex_round_step(*, round: Round, now: datetime) -> list[str]:
+    """Live data when the round is due to open; at close the book (weights, opening marks)
+    and its rebalance; each score day's target from the day's mark; live marks between."""
+    label = f"{round.tournament.slug}#{round.number}"
+    done: list[str] = []
+    if round.state == RoundState.SCHEDULED:
+        if now >= round.opens_at and not hasattr(round, "live_dataset"):
+            dex_round_data(round=round, now=now)
+            done.append(f"{label}: live data from the pools")
+        return done
+    if round.state not in TRADING_STATES:
+        return done
+    if not DexRound.objects.filter(round=round).exists():
+        dex_round_book(round=round, now=now)
+        done.append(f"{label}: book opened")
+    # A pending rebalance whose run died (worker lost, node down) is started again; not
+    # reported as an action, so a rebalance that keeps failing does not spin the tick.
+    dex_rebalance_enqueue_if_due(round=round)
+    day = round.scored_days + 1
+    if (
+        day <= round.total_score_days
+        and now >= round.score_day_at(day)
+        and not RoundTarget.objects.filter(round=round, day=day).exists()
+    ):
+        dex_round_target(round=round, day=day, now=now)
+        done.append(f"{label}: target for day {day} from the pools")
+    elif _mark_due(round, now):
+        dex_round_mark(round=round, now=now)
+    return done

@@ -1,0 +1,275 @@
+"""A DEX round's trading: the book at close (meta-model → target weights, opening marks), the
+rebalance through the vault (a retrying task runs it; crash-safe, never trades twice), and
+trading halts when the vault does not reconcile with the ledger.
+"""
+
+import logging
+from datetime import datetime, timedelta
+
+import numpy as np
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from chain.client import use_gateway
+from chain.rebalance import (
+    RebalanceError,
+    RebalanceLimits,
+    Rebalancer,
+    RebalanceResult,
+    TradingHalted,
+)
+from chain.vault_ledger import LedgerMismatch, VaultLedger, mark_to_market
+from dex.journal import DatabaseJournal
+from dex.models import DexMarket, DexRound, RebalanceState, TradingHalt
+from dex.services.exchange import market_dex, require_chain
+from scoring.pnl import tilt_weights
+from scoring.ranking import gauss_rank
+from tournaments import events
+from tournaments.errors import Conflict, InvalidInput
+from tournaments.fields import wei_to_tokens
+from tournaments.models import Round, RoundState, SubmissionState
+from tournaments.selectors import live_ids, predictions_matrix, stake_snapshot_map
+from tournaments.services.submissions import round_decrypt_submissions
+
+log = logging.getLogger("arena.dex")
+
+# A keeper run holds the round's lease this long; a crashed run's lease expires and the next
+# tick's run resumes from the journal.
+REBALANCE_LEASE = timedelta(minutes=10)
+# A round trades between its close and its resolution.
+TRADING_STATES = (RoundState.CLOSED, RoundState.SCORING)
+
+
+def reserves_json(valuation, symbols: dict[str, str]) -> dict[str, list[str]]:
+    """{symbol: [R_token, R_quote]} as decimal strings, from a Valuation keyed by address."""
+    return {
+        symbol: [str(valuation.reserves[address][0]), str(valuation.reserves[address][1])]
+        for address, symbol in symbols.items()
+    }
+
+
+def market_symbols(market: DexMarket) -> dict[str, str]:
+    """token address → symbol, in the universe's order."""
+    return {t.token: t.symbol for t in market.tokens.all()}
+
+
+def meta_weights(*, round: Round, market: DexMarket) -> tuple[dict[str, float], int]:
+    """The round's target weights by symbol (scoring/pnl.py's tilt of the stake-weighted
+    meta-model of the counted, valid predictions) and how many models went in. With no
+    valid prediction the vault holds equal weights."""
+    symbols = live_ids(round=round)
+    models, predictions = predictions_matrix(round=round)
+    if not models:
+        return {s: 1.0 / len(symbols) for s in symbols}, 0
+    snapshot = stake_snapshot_map(round=round)
+    stakes = np.array([float(wei_to_tokens(snapshot.get(m.id, 0))) for m in models])
+    if stakes.sum() <= 0:  # nothing staked: every model counts the same, as in the meta-model
+        stakes = np.ones_like(stakes)
+    weights = tilt_weights(gauss_rank(predictions), stakes, tilt=market.tilt)
+    return dict(zip(symbols, weights.tolist(), strict=True)), len(models)
+
+
+def dex_round_book(*, round: Round, now: datetime) -> DexRound:
+    """At close: target weights from the meta-model and the vault's opening marks (read
+    before any trade, so the rebalance's costs fall inside the round's P&L). Idempotent."""
+    book = DexRound.objects.filter(round=round).first()
+    if book is not None:
+        return book
+    round_decrypt_submissions(round=round, now=now)  # normally done by the close already
+    if round.submissions.filter(is_counted=True, state=SubmissionState.RECEIVED).exists():
+        raise Conflict(
+            f"round {round.number}: counted predictions are not all opened yet", code="not_opened"
+        )
+    market = round.tournament.dex
+    weights, n_models = meta_weights(round=round, market=market)
+    symbols = market_symbols(market)
+    with use_gateway() as gateway:
+        opening = mark_to_market(market_dex(market, gateway), market.vault)
+    with transaction.atomic():
+        Round.objects.select_for_update().get(pk=round.pk)  # one book per round
+        book, created = DexRound.objects.get_or_create(
+            round=round,
+            defaults={
+                "weights": weights,
+                "n_models": n_models,
+                "start_block": opening.block,
+                "start_value": opening.value_at_mid,
+                "start_reserves": reserves_json(opening, symbols),
+                "created_at": now,
+            },
+        )
+        if created:
+            transaction.on_commit(lambda: _enqueue_rebalance(round.pk))
+    if created:
+        log.info("%s: book opened (%d models, value %s)", round, n_models, opening.value_at_mid)
+    return book
+
+
+def _enqueue_rebalance(round_id: int) -> None:
+    from dex.tasks import rebalance_round
+
+    try:
+        rebalance_round.delay(round_id)
+    except Exception:  # noqa: BLE001 - the scheduler re-enqueues pending rebalances
+        log.exception("could not enqueue the rebalance of round %s", round_id)
+
+
+def rebalance_due(book: DexRound) -> bool:
+    """Pending and nobody holds the lease: the scheduler may (re)start it."""
+    return book.rebalance_state == RebalanceState.PENDING and (
+        book.lease_until is None or book.lease_until < timezone.now()
+    )
+
+
+def dex_rebalance_enqueue_if_due(*, round: Round) -> bool:
+    book = DexRound.objects.filter(round=round).first()
+    if book is None or not rebalance_due(book):
+        return False
+    _enqueue_rebalance(round.pk)
+    return True
+
+
+def _take_lease(book: DexRound) -> bool:
+    # Leases use the wall clock, whatever clock the scheduler runs on: they guard against
+    # two real processes running one rebalance at once.
+    now = timezone.now()
+    return bool(
+        DexRound.objects.filter(pk=book.pk, rebalance_state=RebalanceState.PENDING)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .update(lease_until=now + REBALANCE_LEASE, rebalance_attempts=F("rebalance_attempts") + 1)
+    )
+
+
+def limits_of(market: DexMarket) -> RebalanceLimits:
+    return RebalanceLimits(
+        slippage_bps=market.slippage_bps,
+        retry_widening_bps=market.retry_widening_bps,
+        max_attempts=market.max_attempts,
+    )
+
+
+def rebalance_id(round: Round) -> str:
+    return f"{round.tournament.slug}-round-{round.number}"
+
+
+def vault_ledger(market: DexMarket, dex) -> VaultLedger:
+    return VaultLedger(dex, market.vault, DatabaseJournal(), start_block=market.vault_block)
+
+
+def _finish(book: DexRound, state: str, **fields) -> None:
+    DexRound.objects.filter(pk=book.pk).update(rebalance_state=state, lease_until=None, **fields)
+
+
+def dex_rebalance(*, round: Round) -> DexRound:
+    """Trade the vault to the book's weights (chain/rebalance.py): sells, then buys, each with
+    its slippage and deadline limits; then reconcile the vault to the wei.
+
+    Call outside any transaction: the keeper's journal must be durable before each trade.
+    Safe to call again at any time: a finished rebalance sends nothing; one that crashed
+    resumes with only the trades that did not execute. Node errors propagate (the task
+    retries); a ledger mismatch halts trading and raises an alert (TradingHalt).
+    """
+    book = DexRound.objects.select_related("round__tournament__dex").get(round=round)
+    if book.rebalance_state != RebalanceState.PENDING or not _take_lease(book):
+        return book
+    if book.round.state not in TRADING_STATES:
+        # Its P&L period is over (e.g. trading was halted past its resolution): trading on
+        # its weights now would trade on stale predictions.
+        _finish(book, RebalanceState.FAILED, rebalance_error=f"round is {book.round.state}")
+        book.refresh_from_db()
+        return book
+    market = book.round.tournament.dex
+    symbols = market_symbols(market)
+    by_symbol = {s: a for a, s in symbols.items()}
+    weights = {by_symbol[s]: w for s, w in book.weights.items()}
+    try:
+        with use_gateway() as gateway:
+            dex = market_dex(market, gateway)
+            result = Rebalancer(
+                dex,
+                vault=market.vault,
+                journal=DatabaseJournal(),
+                ledger=vault_ledger(market, dex),
+                limits=limits_of(market),
+                keeper=market.keeper,
+            ).run(rebalance_id(book.round), weights)
+    except (LedgerMismatch, TradingHalted) as exc:
+        _halt(market, book.round, str(exc))
+        _finish(book, RebalanceState.HALTED, rebalance_error=str(exc)[:2000])
+    except RebalanceError as exc:
+        log.error("%s: rebalance failed: %s", book.round, exc)
+        _finish(book, RebalanceState.FAILED, rebalance_error=str(exc)[:2000])
+    except BaseException:
+        DexRound.objects.filter(pk=book.pk).update(lease_until=None)  # retry soon
+        raise
+    else:
+        _finish(
+            book,
+            RebalanceState.DONE,
+            rebalance_error="",
+            rebalance=_summary(result, symbols),
+        )
+        log.info("%s: rebalanced, %d trades, %.1f bps", book.round, result.executed, result.execution_cost_bps)
+    events.round_changed(book.round)
+    book.refresh_from_db()
+    return book
+
+
+def _summary(result: RebalanceResult, symbols: dict[str, str]) -> dict:
+    return {
+        "executed": result.executed,
+        "failed": result.failed,
+        "gas_used": result.gas_used,
+        "traded_quote": str(result.traded_quote),
+        "cost_quote": str(result.cost_quote),
+        "cost_bps": round(result.execution_cost_bps, 3),
+        "value_before": str(result.value_before),
+        "value_after": str(result.value_after),
+        "reconciled_block": result.reconciled_block,
+        "failed_tokens": [
+            symbols.get(t["token"], t["token"]) for t in result.trades if t["status"] == "failed"
+        ],
+    }
+
+
+def _halt(market: DexMarket, round: Round, reason: str) -> None:
+    # The operator's alert: logged at error level (alerting hooks into the log) and kept as
+    # an open TradingHalt in the admin until resolved.
+    log.error("TRADING HALTED for %s: %s", market.tournament.slug, reason)
+    if not market.halts.filter(resolved_at__isnull=True).exists():
+        TradingHalt.objects.create(market=market, round=round, reason=reason, created_at=timezone.now())
+
+
+def dex_halt_resolve(
+    *, halt: TradingHalt, adjustments: dict[str, int], reason: str, by: User
+) -> TradingHalt:
+    """Book the explained difference (token address → signed amount) and reconcile again;
+    if the vault now matches the ledger to the wei, trading resumes: halted rounds go back
+    to pending and the scheduler re-runs their rebalance."""
+    require_chain()
+    if halt.resolved_at is not None:
+        raise Conflict("this halt is already resolved")
+    if not reason.strip():
+        raise InvalidInput("say what explains the difference (it is kept with the ledger)")
+    market = halt.market
+    try:
+        with use_gateway() as gateway:
+            vault_ledger(market, market_dex(market, gateway)).resolve(adjustments, reason=reason)
+    except LedgerMismatch as exc:
+        raise InvalidInput(f"the ledger still does not reconcile: {exc}") from None
+    with transaction.atomic():
+        halt.resolved_at = timezone.now()
+        halt.resolved_by = by
+        halt.resolution = reason
+        halt.adjustments = {token: str(amount) for token, amount in adjustments.items()}
+        halt.save()
+        halted = DexRound.objects.filter(
+            round__tournament=market.tournament, rebalance_state=RebalanceState.HALTED
+        )
+        halted.filter(round__state__in=TRADING_STATES).update(
+            rebalance_state=RebalanceState.PENDING, lease_until=None
+        )
+        halted.update(rebalance_state=RebalanceState.FAILED)  # rounds whose period has ended
+    return halt

@@ -1,0 +1,146 @@
+"""A DEX tournament's keeper through the platform's services on the in-process chain: a
+rebalance that crashes after a trade executed resumes without trading twice, and a vault
+that stops reconciling halts trading until an operator books the difference."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from chain.client import use_gateway
+from chain.dex import DexGateway
+from chain.dex_universe import build_universe
+from chain.vault_ledger import mark_to_market
+from dex.models import DexRound, RebalanceState, TradingHalt
+from dex.services.exchange import dex_for, market_dex
+from dex.services.markets import TradingRules, UniverseToken, dex_tournament_create
+from dex.services.trading import (
+    dex_halt_resolve,
+    dex_rebalance,
+    market_symbols,
+    reserves_json,
+    vault_ledger,
+)
+from tournaments.errors import InvalidInput
+from tournaments.models import Round, RoundState
+
+pytestmark = [pytest.mark.chain_integration, pytest.mark.django_db(transaction=True)]
+
+E18 = 10**18
+SYMBOLS = ["AAA", "BBB", "CCC", "DDD", "EEE"]
+WEIGHTS = dict(zip(SYMBOLS, [0.3, 0.25, 0.2, 0.15, 0.1], strict=True))
+
+
+@pytest.fixture
+def market(sponsor):
+    with use_gateway() as gateway:
+        universe = build_universe(
+            dex_for(gateway), symbols=SYMBOLS, start_prices=[1.0, 2.0, 0.5, 4.0, 8.0],
+            depth_quote=1_000_000 * E18,
+        )
+    tournament = dex_tournament_create(
+        sponsor=sponsor, name="Keeper", slug="keeper", quote_token=universe.quote, quote_symbol="AUSD",
+        factory=universe.exchange.factory, router=universe.exchange.router,
+        tokens=[UniverseToken(m.symbol, m.token) for m in universe.markets],
+        rules=TradingRules(capital=10_000 * E18), now=timezone.now(),
+        round_interval=timedelta(minutes=2), submission_window=timedelta(minutes=1), resolution_lag=timedelta(seconds=30), score_days=2,
+        score_day_interval=timedelta(seconds=30),
+    )
+    return tournament.dex
+
+
+def _closed_round_with_book(market, number: int) -> Round:
+    """A round at close with its book (weights and opening marks), as dex_round_book leaves it."""
+    now = timezone.now()
+    round, _ = Round.objects.update_or_create(
+        tournament=market.tournament, number=number,
+        defaults={"state": RoundState.CLOSED, "opens_at": now, "closes_at": now, "resolves_at": now},
+    )
+    with use_gateway() as gateway:
+        opening = mark_to_market(market_dex(market, gateway), market.vault)
+    DexRound.objects.create(
+        round=round, weights=WEIGHTS, n_models=3, start_block=opening.block, start_value=opening.value_at_mid,
+        start_reserves=reserves_json(opening, market_symbols(market)), created_at=now,
+    )
+    return round
+
+
+def _trades_on_chain(market) -> list[str]:
+    with use_gateway() as gateway:
+        events = market_dex(market, gateway).vault_events(market.vault, market.vault_block)
+    return [str(e["args"]["key"]) for e in events if e["name"] == "TradeExecuted"]
+
+
+def test_the_vault_holds_the_sponsors_capital(market):
+    with use_gateway() as gateway:
+        dex = market_dex(market, gateway)
+        assert dex.balance_of(market.quote_token, market.vault) == 10_000 * E18
+        assert dex.vault_tokens(market.vault) == [t.token for t in market.tokens.all()]
+        assert dex.vault_keeper(market.vault) == market.keeper == gateway.operator
+
+
+def test_a_rebalance_that_crashed_after_a_trade_resumes_without_trading_twice(market, monkeypatch):
+    round = _closed_round_with_book(market, 1)
+    original = DexGateway.vault_swap
+    calls = []
+
+    def crash_after_the_second_trade(self, **kwargs):
+        result = original(self, **kwargs)
+        calls.append(kwargs["token_out"])
+        if len(calls) == 2:
+            raise ConnectionError("node connection lost")  # the trade is on-chain; we never heard
+        return result
+
+    monkeypatch.setattr(DexGateway, "vault_swap", crash_after_the_second_trade)
+    with pytest.raises(ConnectionError):
+        dex_rebalance(round=round)
+    book = DexRound.objects.get(round=round)
+    assert book.rebalance_state == RebalanceState.PENDING and book.lease_until is None
+    assert len(_trades_on_chain(market)) == 2
+
+    monkeypatch.setattr(DexGateway, "vault_swap", original)
+    book = dex_rebalance(round=round)
+    assert book.rebalance_state == RebalanceState.DONE, book.rebalance_error
+    keys = _trades_on_chain(market)
+    assert len(keys) == 5 and len(set(keys)) == 5  # five buys, each exactly once
+    assert book.rebalance["executed"] == 5 and book.rebalance_attempts == 2
+    with use_gateway() as gateway:
+        dex = market_dex(market, gateway)
+        weights = mark_to_market(dex, market.vault).weights()
+        for token in market.tokens.all():  # costs (the fee, price impact) shave a little
+            assert weights[token.token] == pytest.approx(WEIGHTS[token.symbol], abs=0.005)
+        vault_ledger(market, dex).reconcile()  # to the wei
+
+    # Again: nothing is sent.
+    with use_gateway() as gateway:
+        block = gateway.block_number()
+    assert dex_rebalance(round=round).rebalance_state == RebalanceState.DONE
+    with use_gateway() as gateway:
+        assert gateway.block_number() == block
+
+
+def test_a_vault_that_does_not_reconcile_halts_trading_until_the_difference_is_booked(market, sponsor):
+    dex_rebalance(round=_closed_round_with_book(market, 1))
+    with use_gateway() as gateway:
+        dex_for(gateway).mint(token=market.quote_token, to=market.vault, amount=123)  # a stray transfer in
+    round = _closed_round_with_book(market, 2)
+    book = dex_rebalance(round=round)
+    assert book.rebalance_state == RebalanceState.HALTED
+    assert "does not reconcile" in book.rebalance_error and "difference +123" in book.rebalance_error
+    halt = TradingHalt.objects.get(market=market, resolved_at__isnull=True)
+    assert halt.round == round
+    trades_before = len(_trades_on_chain(market))
+
+    with pytest.raises(InvalidInput, match="the ledger still does not reconcile"):
+        dex_halt_resolve(halt=halt, adjustments={market.quote_token: 100}, reason="a typo", by=sponsor)
+    halt.refresh_from_db()
+    assert halt.resolved_at is None
+    assert DexRound.objects.get(round=round).rebalance_state == RebalanceState.HALTED
+
+    dex_halt_resolve(halt=halt, adjustments={market.quote_token: 123}, reason="stray transfer of 123 wei", by=sponsor)
+    halt.refresh_from_db()
+    assert halt.resolved_at is not None and halt.adjustments == {market.quote_token: "123"}
+    assert DexRound.objects.get(round=round).rebalance_state == RebalanceState.PENDING
+    book = dex_rebalance(round=round)
+    assert book.rebalance_state == RebalanceState.DONE, book.rebalance_error
+    assert len(_trades_on_chain(market)) > trades_before
