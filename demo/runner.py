@@ -8,6 +8,7 @@ from datetime import datetime
 from django.db import close_old_connections
 from django.utils import timezone
 
+from demo.dex import demo_dex_step
 from demo.services import demo_step
 from tournaments.fields import wei_to_tokens
 from tournaments.models import Round, RoundState, Tournament
@@ -22,6 +23,7 @@ def advance(*, now: datetime, tournaments: list[Tournament] | None = None, max_p
     done: list[str] = []
     for _ in range(max_passes):
         acted = demo_step(now=now, tournaments=tournaments)
+        acted += demo_dex_step(now=now, tournaments=tournaments)
         acted += scheduler_tick(now=now, tournaments=tournaments).actions
         if not acted:
             break
@@ -41,6 +43,7 @@ def round_report(round: Round) -> dict:
                 "name": score.model.name,
                 "corr": score.corr,
                 "mmc": score.mmc,
+                "pnl_contribution": score.pnl_contribution,
                 "stake": float(wei_to_tokens(stake)),
                 "payout": float(wei_to_tokens(payout.amount)) if payout else None,
                 "payout_wei": str(payout.amount) if payout else None,
@@ -59,8 +62,15 @@ def round_report(round: Round) -> dict:
             "apply_txs": chain.apply_txs,
             "completed": chain.completed,
         }
+    pnl = None
+    if hasattr(round, "dex"):
+        from dex.selectors import round_pnl_facts
+
+        pnl = round_pnl_facts(round=round)
+        pnl.pop("weights")
     return {
         "settlement": settlement,
+        "pnl": pnl,
         "number": round.number,
         "state": round.state,
         "valid_submissions": round_summary(round=round)["valid_submissions"],

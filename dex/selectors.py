@@ -70,3 +70,16 @@ def market_facts(*, market: DexMarket) -> dict:
         ],
         "trading_halted": TradingHalt.objects.filter(market=market, resolved_at__isnull=True).exists(),
     }
+
+
+def round_trading(*, round: Round) -> dict:
+    """What the round page shows of a DEX round: the book, the latest mark, the weights."""
+    facts = round_pnl_facts(round=round)
+    market = round.tournament.dex
+    weights = sorted((facts or {}).get("weights", {}).items(), key=lambda kv: -(kv[1] or 0))
+    return {
+        "facts": facts,
+        "market": market,
+        "weights": [{"symbol": s, "weight": w, "tilt": (w or 0) * len(weights) - 1} for s, w in weights],
+        "halted": TradingHalt.objects.filter(market=market, resolved_at__isnull=True).exists(),
+    }

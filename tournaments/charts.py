@@ -85,6 +85,7 @@ def line_chart_svg(
     x_title: str = "",
     box: Box | None = None,
     chart_id: str = "chart",
+    empty_text: str = "No scores yet",
 ) -> SafeString:
     """An SVG line chart: axes, y ticks, a zero line, one <path> per series, a legend."""
     box = box or Box()
@@ -100,7 +101,7 @@ def line_chart_svg(
     if n == 0 or not any(v is not None for s in series for v in s.values):
         out.append(
             f'<text class="chart-empty" x="{box.width / 2:.1f}" y="{box.height / 2:.1f}"'
-            ' text-anchor="middle" fill="#6b7280">No scores yet</text></svg>'
+            f' text-anchor="middle" fill="#6b7280">{escape(empty_text)}</text></svg>'
         )
         return mark_safe("".join(out))  # noqa: S308 - every text above is escaped
 
@@ -204,4 +205,24 @@ def score_history_svg(*, history: Sequence[dict], model_name: str) -> SafeString
         ],
         title=f"{model_name}: CORR and MMC per round",
         x_title="round",
+    )
+
+
+def pnl_chart_svg(*, points: Sequence[dict], title: str) -> SafeString:
+    """A DEX round's vault return and the equal-weight benchmark's, in %, per mark
+    (points from dex.selectors.round_pnl_series)."""
+
+    def percent(value: float | None) -> float | None:
+        return None if value is None else 100.0 * value
+
+    return line_chart_svg(
+        x_labels=[p["at"][11:19] for p in points],
+        series=[
+            Series("vault %", [percent(p["portfolio_return"]) for p in points]),
+            Series("equal weight %", [percent(p["benchmark_return"]) for p in points]),
+        ],
+        title=title,
+        x_title="mark (UTC)",
+        chart_id="pnl-chart",
+        empty_text="No marks yet: the vault trades at close",
     )

@@ -374,7 +374,17 @@ def round_page(*, round: Round) -> dict:
         "payouts": payouts,
         "live_dataset": DatasetVersion.objects.filter(round=round).first(),
         "encryption": round_encryption(round=round),
+        "trading": _round_trading(round),
     }
+
+
+def _round_trading(round: Round) -> dict | None:
+    """DEX rounds: the trading book, latest mark and weights (dex/selectors.py)."""
+    if round.tournament.kind != TournamentKind.DEX:
+        return None
+    from dex.selectors import round_trading
+
+    return round_trading(round=round)
 
 
 def rounds_awaiting_live_data(*, tournament: Tournament) -> QuerySet[Round]:

@@ -11,6 +11,7 @@ urlpatterns = [
     path("tournaments/<slug:slug>/", views.tournament_detail, name="tournament-detail"),
     path("tournaments/<slug:slug>/leaderboard/", views.leaderboard, name="leaderboard"),
     path("tournaments/<slug:slug>/rounds/<int:number>/", views.round_detail, name="round-detail"),
+    path("tournaments/<slug:slug>/rounds/<int:number>/pnl.svg", views.round_pnl_chart, name="round-pnl-chart"),
     path("tournaments/<slug:slug>/models/<slug:name>/", views.model_profile, name="model-profile"),
     path(
         "tournaments/<slug:slug>/data/<int:dataset_id>/",

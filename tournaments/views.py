@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from tournaments import selectors
-from tournaments.charts import score_history_svg
+from tournaments.charts import pnl_chart_svg, score_history_svg
 from tournaments.errors import ArenaError, NotAllowed, NotFound
 from tournaments.forms import (
     DatasetUploadForm,
@@ -28,7 +28,7 @@ from tournaments.forms import (
     TargetUploadForm,
     TournamentCreateForm,
 )
-from tournaments.models import ModelSlot, Round, RoundState, Tournament
+from tournaments.models import ModelSlot, Round, RoundState, Tournament, TournamentKind
 from tournaments.services.datasets import dataset_upload, round_target_upload
 from tournaments.services.model_slots import model_create, stake_deposit, stake_release
 from tournaments.services.submissions import submission_upload
@@ -100,6 +100,23 @@ def round_detail(request: HttpRequest, slug: str, number: int) -> HttpResponse:
             "resolved": rnd.state in (RoundState.RESOLVED, RoundState.SETTLED),
         },
     )
+
+
+@require_GET
+def round_pnl_chart(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    """The P&L chart of a DEX round as an SVG image (the round page swaps it in live)."""
+    from dex.selectors import round_pnl_series
+
+    rnd = get_object_or_404(
+        Round.objects.select_related("tournament"), tournament__slug=slug, number=number,
+        tournament__kind=TournamentKind.DEX,
+    )
+    svg = pnl_chart_svg(
+        points=round_pnl_series(round=rnd), title=f"Round {rnd.number}: vault vs equal weight"
+    )
+    response = HttpResponse(svg, content_type="image/svg+xml")
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @require_GET

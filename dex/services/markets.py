@@ -16,7 +16,6 @@ from dex.models import DEFAULT_FEATURE_WINDOWS, DexMarket, DexToken
 from dex.services.exchange import dex_for, market_dex, require_chain
 from tournaments.errors import ArenaError, InvalidInput
 from tournaments.models import Tournament, TournamentKind
-from tournaments.services.lifecycle import round_schedule_next
 from tournaments.services.tournaments import tournament_create
 
 log = logging.getLogger("arena.dex")
@@ -148,9 +147,9 @@ def dex_tournament_create(
     **tournament_fields,
 ) -> Tournament:
     """A DEX tournament: checks the universe (every token needs a pool against the quote
-    token on `factory`), deploys the tournament's vault and records it all; round 1 is
-    scheduled. On a dev chain the capital is minted and deposited into the vault; on a
-    real chain the sponsor deposits it (anyone may call the vault's `deposit`)."""
+    token on `factory`), deploys the tournament's vault and records it all. On a dev chain the capital is minted and deposited into the vault; on a
+    real chain the sponsor deposits it (anyone may call the vault's `deposit`). The
+    scheduler schedules round 1 and builds its data from the pools when it is due."""
     try:  # the schedule as it will be saved (tournament_create checks the rest of it)
         schedule = Tournament(kind=TournamentKind.DEX, **tournament_fields)
     except TypeError as exc:
@@ -210,7 +209,6 @@ def dex_tournament_create(
                     for i, (item, pair) in enumerate(zip(tokens, pairs, strict=True))
                 ]
             )
-            round_schedule_next(tournament=tournament, now=now)
             if is_dev_chain(gateway):
                 transaction.on_commit(lambda: _fund_vault_on_dev_chain(market.pk))
     return tournament

@@ -319,7 +319,8 @@ export function startLeaderboard(table) {
 export function startRound(root) {
   const indicator = document.querySelector("[data-live-status]");
   const slug = root.dataset.tournament;
-  let lastState = root.dataset.state;
+  const dex = root.dataset.dex === "1";
+  let lastMarkAt = null;
 
   function scoresBody() {
     let table = document.getElementById("round-scores");
@@ -329,9 +330,9 @@ export function startRound(root) {
       if (!section) return null;
       table = el("table", { cls: "data", attrs: { id: "round-scores" } });
       const head = el("tr");
-      for (const [label, cls] of [["#", "num"], ["model"], ["owner"], ["CORR", "num"], ["MMC", "num"]]) {
-        head.append(el("th", { cls, text: label }));
-      }
+      const columns = [["#", "num"], ["model"], ["owner"], ["CORR", "num"], ["MMC", "num"]];
+      if (dex) columns.push(["P&L contrib.", "num"]);
+      for (const [label, cls] of columns) head.append(el("th", { cls, text: label }));
       table.append(el("thead"), el("tbody"));
       table.tHead.append(head);
       const wrap = el("div", { cls: "table-wrap" });
@@ -353,6 +354,7 @@ export function startRound(root) {
         el("td", { cls: "num", attrs: { "data-field": "corr" } }),
         el("td", { cls: "num", attrs: { "data-field": "mmc" } }),
       );
+      if (dex) tr.append(el("td", { cls: "num", attrs: { "data-field": "pnl_contribution" } }));
       tbody.append(tr);
     }
     Object.assign(tr.dataset, { modelId: row.model_id, rank: row.rank, corr: row.corr, mmc: row.mmc });
@@ -364,16 +366,99 @@ export function startRound(root) {
     cell("owner").textContent = row.owner;
     cell("corr").textContent = formatScore(row.corr);
     cell("mmc").textContent = formatScore(row.mmc);
-    const payout = document.getElementById(`payout-${row.model_id}`);
-    if (payout && row.payout !== null) {
-      const amount = payout.querySelector("[data-field='payout']");
-      if (amount) amount.textContent = formatTokens(row.payout, { signed: true });
-      const state = payout.querySelector(".badge");
-      if (state && row.payout_state) {
-        state.className = `badge state-${row.payout_state}`;
-        state.textContent = row.payout_state;
-      }
+    if (cell("pnl_contribution")) cell("pnl_contribution").textContent = formatScore(row.pnl_contribution);
+    if (row.payout !== null && row.payout !== undefined) setPayout(row);
+  }
+
+  function payoutsBody() {
+    let table = document.getElementById("payouts");
+    if (!table) {
+      // The round resolved while the page was open: build the payouts table in place.
+      const section = document.querySelector("[data-live-section='payouts']");
+      if (!section) return null;
+      section.hidden = false;
+      table = el("table", { cls: "data", attrs: { id: "payouts" } });
+      const head = el("tr");
+      const columns = [["model"], ["CORR", "num"], ["MMC", "num"]];
+      if (dex) columns.push(["P&L contrib.", "num"]);
+      columns.push(["payout", "num"], ["state"]);
+      for (const [label, cls] of columns) head.append(el("th", { cls, text: label }));
+      table.append(el("thead"), el("tbody"));
+      table.tHead.append(head);
+      const wrap = el("div", { cls: "table-wrap" });
+      wrap.append(table);
+      section.querySelector(".empty")?.remove();
+      section.append(wrap);
     }
+    return table.tBodies[0];
+  }
+
+  function setPayout(row) {
+    let tr = document.getElementById(`payout-${row.model_id}`);
+    if (!tr) {
+      const tbody = payoutsBody();
+      if (!tbody) return;
+      tr = el("tr", { attrs: { id: `payout-${row.model_id}` } });
+      const link = el("a", { text: row.model, attrs: { href: `/tournaments/${slug}/models/${encodeURIComponent(row.model)}/` } });
+      const name = el("td");
+      name.append(link);
+      tr.append(name, el("td", { cls: "num", text: formatScore(row.corr) }), el("td", { cls: "num", text: formatScore(row.mmc) }));
+      if (dex) tr.append(el("td", { cls: "num", text: formatScore(row.pnl_contribution) }));
+      const state = el("td");
+      state.append(el("span", { cls: "badge" }));
+      tr.append(el("td", { cls: "num", attrs: { "data-field": "payout" } }), state);
+      tbody.append(tr);
+    }
+    const amount = tr.querySelector("[data-field='payout']");
+    if (amount) {
+      amount.textContent = formatTokens(row.payout, { signed: true });
+      const sign = BigInt(row.payout);
+      amount.classList.toggle("negative", sign < 0n);
+      amount.classList.toggle("positive", sign > 0n);
+    }
+    const badge = tr.querySelector(".badge");
+    if (badge && row.payout_state) {
+      badge.className = `badge state-${row.payout_state}`;
+      badge.textContent = row.payout_state;
+    }
+  }
+
+  function showPnl(pnl) {
+    if (!pnl) return;
+    const quote = document.getElementById("weights")?.dataset.quote || "";
+    const set = (id, text) => {
+      const node = document.getElementById(id);
+      if (node) node.textContent = text;
+    };
+    set("pnl-models", pnl.models);
+    const trades = pnl.trades === null || pnl.trades === undefined ? "" : `, ${pnl.trades} trades at ${pnl.cost_bps.toFixed(1)} bps`;
+    set("pnl-rebalance", pnl.rebalance + trades);
+    set("pnl-start", `${formatTokens(pnl.start_value)} ${quote}`);
+    const weights = document.getElementById("weights");
+    if (weights && weights.querySelector(".empty-row")) {
+      const entries = Object.entries(pnl.weights || {}).sort((a, b) => b[1] - a[1]);
+      weights.tBodies[0].replaceChildren(
+        ...entries.map(([symbol, w]) => {
+          const tr = el("tr");
+          tr.append(el("td", { text: symbol }), el("td", { cls: "num", text: formatPercent(w) }),
+            el("td", { cls: "num", text: formatPercent(w * entries.length - 1) }));
+          return tr;
+        }),
+      );
+    }
+    const mark = pnl.mark;
+    if (!mark) return;
+    set("pnl-value", `${formatTokens(mark.value)} ${quote}`);
+    set("pnl-pnl", `${formatTokens(mark.pnl, { signed: true })} ${quote}`);
+    set("pnl-return", formatPercent(mark.portfolio_return));
+    set("pnl-benchmark", formatPercent(mark.benchmark_return));
+    set("pnl-excess", formatPercent(mark.excess_return));
+    const image = document.querySelector("#pnl-chart img");
+    if (image && root.dataset.pnlChart && mark.at !== lastMarkAt) {
+      // The chart is drawn by the server (tournaments/charts.py): fetch it again per new mark.
+      image.src = `${root.dataset.pnlChart}?mark=${encodeURIComponent(mark.at)}`;
+    }
+    lastMarkAt = mark.at;
   }
 
   function showFacts(facts) {
@@ -393,12 +478,7 @@ export function startRound(root) {
       badge.textContent = facts.state;
     }
     root.dataset.state = facts.state;
-    const resolvedNow = ["resolved", "settled"].includes(facts.state);
-    const notice = document.querySelector("[data-live-payouts-notice]");
-    if (notice && resolvedNow && !document.getElementById("payouts") && lastState !== facts.state) {
-      notice.hidden = false; // the payouts table is rendered by the server: offer a reload
-    }
-    lastState = facts.state;
+    showPnl(facts.pnl);
   }
 
   function apply(message) {

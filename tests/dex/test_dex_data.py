@@ -7,63 +7,16 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
-from dex.models import DexMarket, DexRound, DexToken, PnlMark, PoolObservation
+from dex.models import DexRound, PnlMark
 from dex.services.history import MISSING_FEATURE, live_frame, training_frame
 from dex.services.markets import TradingRules, UniverseToken, dex_tournament_create, horizon_eras
 from dex.services.marks import day_target
+from tests.dex.conftest import E18, ERA, PRICES, SYMBOLS, T0, address
 from tournaments.errors import Conflict, InvalidInput
 from tournaments.models import TournamentKind
 from tournaments.services.tournaments import tournament_create
 
 pytestmark = pytest.mark.django_db
-
-E18 = 10**18
-ERA = 15
-T0 = 1_800_000_000
-SYMBOLS = ["AAA", "BBB", "CCC", "DDD", "EEE"]
-# prices[e][k]: token k at era e (one Sync per era, at the era's end).
-PRICES = np.array(
-    [
-        [1.0, 2.0, 3.0, 4.0, 5.0],
-        [1.1, 2.0, 2.7, 4.4, 5.0],
-        [1.2, 1.8, 2.7, 4.8, 5.5],
-        [1.3, 1.9, 2.4, 4.8, 5.0],
-        [1.1, 2.1, 2.5, 5.2, 5.1],
-        [1.0, 2.4, 2.6, 5.0, 5.3],
-    ]
-)
-
-
-def _address(i: int) -> str:
-    return "0x" + f"{i:040x}"
-
-
-@pytest.fixture
-def market(sponsor):
-    tournament = tournament_create(
-        sponsor=sponsor,
-        name="Dex data",
-        kind=TournamentKind.DEX,
-        first_round_at=timezone.now(),
-        resolution_lag=timedelta(seconds=15),
-        score_days=2,
-        score_day_interval=timedelta(seconds=15),  # horizon 30 s = 2 eras
-    )
-    market = DexMarket.objects.create(
-        tournament=tournament, quote_token=_address(1), quote_symbol="Q", factory=_address(2),
-        router=_address(3), vault=_address(4), vault_block=1, keeper=_address(5), capital=E18,
-        era_seconds=ERA, history_eras=6, feature_windows=[1, 2],
-    )
-    for k, symbol in enumerate(SYMBOLS):
-        token = DexToken.objects.create(market=market, position=k, symbol=symbol, token=_address(10 + k),
-                                        pair=_address(20 + k))
-        for e in range(len(PRICES)):
-            PoolObservation.objects.create(
-                token=token, block=e + 1, timestamp=T0 + e * ERA, reserve_base=1000 * E18,
-                reserve_quote=int(PRICES[e, k] * 1000) * E18, volume_quote=(e + k) * E18,
-            )
-    return market
-
 
 def _bins(values) -> list[float]:
     order = np.argsort(np.argsort(values))
@@ -112,8 +65,8 @@ def test_the_score_day_target_ranks_returns_since_the_open(market):
 
 def _create(sponsor, **overrides):
     fields = dict(
-        sponsor=sponsor, name="Bad", quote_token=_address(1), quote_symbol="Q", factory=_address(2),
-        router=_address(3), tokens=[UniverseToken(s, _address(10 + i)) for i, s in enumerate(SYMBOLS)],
+        sponsor=sponsor, name="Bad", quote_token=address(1), quote_symbol="Q", factory=address(2),
+        router=address(3), tokens=[UniverseToken(s, address(10 + i)) for i, s in enumerate(SYMBOLS)],
         rules=TradingRules(capital=E18), now=timezone.now(), round_interval=timedelta(minutes=2),
         resolution_lag=timedelta(seconds=30), score_days=3, score_day_interval=timedelta(seconds=30),
     )
@@ -124,8 +77,8 @@ def test_a_bad_universe_or_schedule_is_refused_with_every_reason(sponsor):
     with pytest.raises(InvalidInput) as caught:
         _create(
             sponsor,
-            tokens=[UniverseToken("AAA", _address(10)), UniverseToken("AAA", _address(11)),
-                    UniverseToken("b@d", "0x12"), UniverseToken("QQ", _address(1))],
+            tokens=[UniverseToken("AAA", address(10)), UniverseToken("AAA", address(11)),
+                    UniverseToken("b@d", "0x12"), UniverseToken("QQ", address(1))],
             rules=TradingRules(capital=0, tilt=1.5),
             round_interval=timedelta(seconds=60),
         )

@@ -120,7 +120,9 @@ def test_open_round_page(visitor, open_round, model, live_ids):
     assert '<dd id="count-submissions">1</dd>' in text
     assert '<dd id="count-models">1</dd>' in text
     assert "Not scored yet." in text
-    assert "Payouts" not in text  # only once resolved
+    # Payouts appear once resolved: the section waits hidden, for the live page to fill it.
+    assert '<section data-live-section="payouts" hidden>' in text
+    assert 'id="payouts"' not in text
     assert response.context["transitions"][0].to_state == "open"
 
 

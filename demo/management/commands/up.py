@@ -66,6 +66,23 @@ def _consistent_embedded_chain(stdout) -> None:
         chain_deployment_record()
 
 
+def _create_dex(*, slug: str, opts) -> Tournament:
+    """The DEX tournament beside the classic one; its clock starts when it is ready."""
+    from demo.dex import demo_dex_create
+    from demo.models import DemoDexMarket
+    from demo.services import _user
+
+    tournament = demo_dex_create(
+        now=timezone.now(), sponsor=_user("demo-sponsor"), slug=slug, seed=opts["seed"] + 4,
+        price_csv=opts["dex_prices"],
+    )
+    now = timezone.now()
+    Tournament.objects.filter(pk=tournament.pk).update(first_round_at=now)
+    DemoDexMarket.objects.filter(tournament=tournament).update(started_at=now)
+    tournament.refresh_from_db()
+    return tournament
+
+
 class Command(BaseCommand):
     help = "Set up and run Arena on the embedded profile (see README)."
     requires_system_checks = []
@@ -84,6 +101,16 @@ class Command(BaseCommand):
         parser.add_argument("--rows-per-era", type=int, default=400)
         parser.add_argument(
             "--challenge-window", type=float, default=10.0, help="seconds the guardian may veto a settlement"
+        )
+        parser.add_argument(
+            "--dex", action="store_true", help="with --headless: run the DEX tournament instead of the classic one"
+        )
+        parser.add_argument(
+            "--no-dex", action="store_true", help="do not create the DEX tournament beside the classic one"
+        )
+        parser.add_argument(
+            "--dex-prices", type=Path, default=None,
+            help="replay this timestamp,token,price CSV in the DEX market (default: a generated path)",
         )
 
     def handle(self, *args, **opts):
@@ -110,10 +137,15 @@ class Command(BaseCommand):
         _use_fresh_headless_database()
         call_command("migrate", interactive=False, verbosity=0)
         slug = f"headless-{timezone.now():%Y%m%d%H%M%S%f}"
-        tournament = demo_create(
-            now=timezone.now(), slug=slug, seed=opts["seed"], schedule=schedule,
-            rows_per_era=opts["rows_per_era"],
-        )
+        if opts["dex"]:
+            if not chain_enabled():
+                raise CommandError("--dex needs a chain (ARENA_CHAIN=embedded, the default, or rpc)")
+            tournament = _create_dex(slug=slug, opts=opts)
+        else:
+            tournament = demo_create(
+                now=timezone.now(), slug=slug, seed=opts["seed"], schedule=schedule,
+                rows_per_era=opts["rows_per_era"],
+            )
         rounds = run_headless(tournament=tournament, rounds=opts["rounds"])
         self.stdout.write(json.dumps({"tournament": tournament.slug, "rounds": rounds}))
 
@@ -135,6 +167,12 @@ class Command(BaseCommand):
             )
             # Setting up wallets and stakes takes a while: round 1 opens now, not back then.
             Tournament.objects.filter(pk=demo.pk).update(first_round_at=timezone.now())
+            if chain_enabled() and not opts["no_dex"]:
+                self.stdout.write("Creating the DEX tournament: its market, vault and 8 modelers…")
+                try:
+                    _create_dex(slug="dex", opts=opts)
+                except ArenaError as exc:
+                    self.stdout.write(f"No DEX tournament: {exc.message}")
         scheduler = SchedulerThread(interval=settings.ARENA_TICK_SECONDS)
         scheduler.start()
         url = f"http://{opts['host']}:{opts['port']}/"

@@ -1,0 +1,78 @@
+"""The round page of a DEX round: trading facts, weights, P&L contributions and the P&L
+chart; and the round's P&L in the live feed's round facts."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from dex.models import DexRound, PnlMark
+from tests.dex.conftest import E18, PRICES, SYMBOLS
+from tournaments import selectors
+from tournaments.models import Round, RoundState
+
+pytestmark = pytest.mark.django_db
+
+
+def _reserves(prices) -> dict[str, list[str]]:
+    return {s: [str(1000 * E18), str(int(p * 1000) * E18)] for s, p in zip(SYMBOLS, prices, strict=True)}
+
+
+@pytest.fixture
+def trading_round(market):
+    now = timezone.now()
+    round = Round.objects.create(
+        tournament=market.tournament, number=1, state=RoundState.SCORING, opens_at=now - timedelta(minutes=2),
+        closes_at=now - timedelta(minutes=1), resolves_at=now + timedelta(minutes=1),
+    )
+    DexRound.objects.create(
+        round=round, weights={"AAA": 0.3, "BBB": 0.25, "CCC": 0.2, "DDD": 0.15, "EEE": 0.1}, n_models=7,
+        start_block=10, start_value=10_000 * E18, start_reserves=_reserves(PRICES[0]), created_at=now,
+        rebalance_state="done", rebalance={"executed": 5, "cost_bps": 41.25, "gas_used": 600_000},
+    )
+    for i, (value, portfolio, bench) in enumerate([(10_050, 0.005, 0.002), (9_980, -0.002, 0.001)]):
+        PnlMark.objects.create(
+            round=round, at=now + timedelta(seconds=i), block=11 + i, value_at_mid=value * E18,
+            pnl=(value - 10_000) * E18, portfolio_return=portfolio, benchmark_return=bench,
+            excess_return=portfolio - bench, reserves=_reserves(PRICES[1 + i]),
+        )
+    return round
+
+
+def test_the_round_page_shows_the_trading_book_and_latest_mark(client, trading_round):
+    page = client.get(reverse("round-detail", args=[trading_round.tournament.slug, 1])).content.decode()
+    assert 'id="trading"' in page and 'data-dex="1"' in page
+    assert '<dd id="pnl-models">7</dd>' in page
+    assert '<dd id="pnl-rebalance">done, 5 trades at 41.3 bps</dd>' in page
+    assert '<dd id="pnl-value">9,980 Q</dd>' in page
+    assert '<dd id="pnl-pnl">−20 Q</dd>' in page
+    assert '<dd id="pnl-return">−0.20%</dd>' in page
+    assert '<dd id="pnl-excess">−0.30%</dd>' in page
+    # Weights, largest first, with their tilt away from 1/K = 20%.
+    assert "<td>AAA</td><td class=\"num\">+30.00%</td><td class=\"num\">+50.00%</td>" in page
+    assert "<td>EEE</td><td class=\"num\">+10.00%</td><td class=\"num\">−50.00%</td>" in page
+    assert reverse("round-pnl-chart", args=[trading_round.tournament.slug, 1]) in page
+
+
+def test_the_pnl_chart_draws_vault_and_benchmark_per_mark(client, trading_round):
+    response = client.get(reverse("round-pnl-chart", args=[trading_round.tournament.slug, 1]))
+    assert response["Content-Type"] == "image/svg+xml"
+    svg = response.content.decode()
+    assert svg.startswith("<svg") and "vault vs equal weight" in svg
+    assert 'data-series="vault %"' in svg and 'data-series="equal weight %"' in svg
+    assert "vault % at" in svg and ": +0.5000</title>" in svg and ": -0.2000</title>" in svg
+
+
+def test_classic_rounds_have_no_pnl_chart(client, resolved_round):
+    round = resolved_round.round
+    assert client.get(reverse("round-pnl-chart", args=[round.tournament.slug, round.number])).status_code == 404
+
+
+def test_the_live_round_facts_carry_the_latest_mark(trading_round):
+    facts = selectors.live_round_facts(round=trading_round)
+    pnl = facts["pnl"]
+    assert pnl["models"] == 7 and pnl["rebalance"] == "done" and pnl["cost_bps"] == 41.25
+    assert pnl["mark"]["value"] == str(9_980 * E18) and pnl["mark"]["pnl"] == str(-20 * E18)
+    assert pnl["mark"]["excess_return"] == pytest.approx(-0.003)
+    assert pnl["marks"] == 2
