@@ -4,6 +4,7 @@ from django.urls import path, re_path
 
 from accounts.apis import ApiKeyCreateApi, ApiKeyListApi, ApiKeyRevokeApi, MeApi
 from config.api_tools import api_not_found, methods_view
+from dex.apis import DexMarketApi, DexTournamentCreateApi, RoundPnlApi
 from tournaments.apis.datasets import (
     DatasetDownloadApi,
     DatasetListApi,
@@ -56,6 +57,9 @@ urlpatterns = [
     path(
         "tournaments/<slug:slug>/leaderboard", LeaderboardApi.as_view(), name="api-leaderboard"
     ),
+    path("dex-tournaments", DexTournamentCreateApi.as_view(), name="api-dex-tournaments"),
+    path("tournaments/<slug:slug>/market", DexMarketApi.as_view(), name="api-dex-market"),
+    path(f"{ROUND}/pnl", RoundPnlApi.as_view(), name="api-round-pnl"),
     # Rounds
     path("tournaments/<slug:slug>/rounds", RoundListApi.as_view(), name="api-rounds"),
     path(ROUND, RoundDetailApi.as_view(), name="api-round"),

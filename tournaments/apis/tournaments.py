@@ -42,6 +42,7 @@ class RulesInputSerializer(serializers.Serializer):
     corr_multiplier = serializers.FloatField(required=False)
     mmc_multiplier = serializers.FloatField(required=False)
     payout_cap = serializers.FloatField(required=False)
+    pnl_multiplier = serializers.FloatField(required=False, help_text="DEX tournaments only")
 
 
 def _service_fields(validated: dict) -> dict:
