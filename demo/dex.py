@@ -122,7 +122,7 @@ def demo_dex_create(
         universe = build_universe(
             dex, symbols=list(path.tokens), start_prices=path.prices[0].tolist(), depth_quote=POOL_DEPTH
         )
-        arbitrageur, *noise = gateway.dev_accounts[1:4]
+        arbitrageur, *noise = [_dev_trader(gateway) for _ in range(3)]
         replay = MarketReplay(dex, universe, path, seed=seed, arbitrageur=arbitrageur, noise_traders=noise)
         replay.fund_traders(quote_amount=POOL_DEPTH * 100, token_amount=10**15 * E18)
         for step in range(1, warmup_steps + 1):
@@ -183,6 +183,21 @@ def demo_dex_create(
         stake_deposit(model=model, by=model.owner, amount=tokens_to_wei(modeler.stake_tokens))
     tournament.refresh_from_db()
     return tournament
+
+
+def _dev_trader(gateway) -> str:
+    """A fresh account for a simulated trader, its key kept with the custodial dev wallets'
+    (var/, never the database) so the replay can sign after a restart; funded with gas."""
+    from eth_account import Account
+
+    from chain.client import dev_keyring
+    from chain.services import DEV_GAS_MONEY
+
+    account = Account.create()
+    dev_keyring().add(account.address, account.key.hex())
+    gateway.add_account(account.key.hex())
+    gateway.send_ether(to=account.address, amount=DEV_GAS_MONEY)
+    return account.address
 
 
 def _user(username: str):

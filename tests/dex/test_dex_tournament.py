@@ -36,8 +36,37 @@ FAST = DexDemoSchedule(
 )
 
 
+@pytest.fixture(params=["in-process", pytest.param("anvil", marks=pytest.mark.anvil)])
+def backend(request, settings):
+    """The chain the platform runs on: its in-process chain, or a real anvil node over
+    JSON-RPC (contracts deployed once, every service pointed at them, as in production)."""
+    if request.param == "in-process":
+        yield request.param
+        return
+    from chain.anvil import AnvilNotInstalled, anvil_binary, start_anvil
+    from chain.client import reset_gateway
+    from chain.gateway import ChainGateway
+
+    try:
+        anvil_binary()
+    except AnvilNotInstalled as exc:
+        pytest.skip(f"anvil not installed: {exc}")
+    with start_anvil() as node:
+        deployment = ChainGateway.rpc(node.url, node.private_keys[0], poll_interval=0.02).deploy()
+        settings.ARENA_CHAIN = "rpc"
+        settings.CHAIN_RPC_URL = node.url
+        settings.CHAIN_OPERATOR_KEY = node.private_keys[0]
+        settings.CHAIN_TOKEN_ADDRESS = deployment["token"]
+        settings.CHAIN_STAKING_ADDRESS = deployment["staking"]
+        settings.CHAIN_DEV = True
+        settings.CHAIN_POLL_INTERVAL = 0.02
+        reset_gateway()
+        yield request.param
+        reset_gateway()
+
+
 @pytest.fixture
-def dex_tournament():
+def dex_tournament(backend):
     return demo_dex_create(
         now=timezone.now(), sponsor=_user("dex-sponsor"), slug="dex-e2e", schedule=FAST,
         tokens=5, warmup_steps=6, path_steps=200,
