@@ -37,7 +37,10 @@ from django.db.models import Q
 
 log = logging.getLogger("arena.events")
 
-METRICS = ("corr", "mmc", "payout")
+METRICS = ("corr", "mmc", "payout", "pnl")
+# Views only DEX tournaments have: not computed by every publish of every tournament; a
+# socket showing one recomputes its rows in its own process on each version (custom views).
+RECOMPUTED_METRICS = ("pnl",)
 MAX_LAST_N = 100  # as the leaderboard form allows
 
 
@@ -50,7 +53,9 @@ def view_key(metric: str, last_n: int) -> str:
 
 def standard_views() -> list[tuple[str, int]]:
     """The (metric, last_n) views whose changed rows every publish computes and pushes."""
-    return [(m, n) for m in METRICS for n in settings.ARENA_LIVE_WINDOWS]
+    return [
+        (m, n) for m in METRICS if m not in RECOMPUTED_METRICS for n in settings.ARENA_LIVE_WINDOWS
+    ]
 
 
 def leaderboard_group(tournament_slug: str, metric: str = "corr", last_n: int = 4) -> str:

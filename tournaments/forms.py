@@ -271,12 +271,17 @@ class PredictionUploadForm(forms.Form):
 
 
 class LeaderboardForm(forms.Form):
-    METRICS = [("corr", "CORR"), ("mmc", "MMC"), ("payout", "payout / stake")]
+    METRICS = [("corr", "CORR"), ("mmc", "MMC"), ("payout", "payout / stake"), ("pnl", "P&L contribution")]
 
     metric = forms.ChoiceField(choices=METRICS, initial="corr", required=False, label="Rank by")
     last_n = forms.IntegerField(
         min_value=1, max_value=100, initial=4, required=False, label="over the last N rounds"
     )
+
+    def __init__(self, *args, dex: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not dex:  # only DEX rounds have P&L contributions
+            self.fields["metric"].choices = [c for c in self.METRICS if c[0] != "pnl"]
 
     def choice(self) -> tuple[str, int]:
         """The chosen (metric, last_n), defaults filled in."""

@@ -230,8 +230,8 @@ def leaderboard(
     Each round contributes its latest score day. Rows: model, owner, stake, mean score,
     rounds counted, rank (1 = best).
     """
-    if metric not in ("corr", "mmc", "payout"):
-        raise ValueError(f"unknown leaderboard metric {metric!r}: use corr, mmc or payout")
+    if metric not in ("corr", "mmc", "payout", "pnl"):
+        raise ValueError(f"unknown leaderboard metric {metric!r}: use corr, mmc, payout or pnl")
     rounds = list(
         tournament.rounds.filter(scored_days__gt=0).order_by("-number")[: max(1, last_n)]
     )
@@ -244,8 +244,11 @@ def leaderboard(
         cond = Q()
         for r in rounds:
             cond |= Q(round=r, day=r.scored_days)
+        # "pnl": the P&L contribution, which only DEX rounds have.
+        field = "pnl_contribution" if metric == "pnl" else metric
         if rounds:
-            for model_id, value in Score.objects.filter(cond).values_list("model_id", metric):
+            scores = Score.objects.filter(cond).exclude(**{f"{field}__isnull": True})
+            for model_id, value in scores.values_list("model_id", field):
                 per_model.setdefault(model_id, []).append(value)
     models = {m.id: m for m in ModelSlot.objects.filter(id__in=per_model).select_related("owner")}
     rows = [

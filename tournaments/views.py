@@ -122,7 +122,7 @@ def round_pnl_chart(request: HttpRequest, slug: str, number: int) -> HttpRespons
 @require_GET
 def leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
     tournament = _tournament(slug)
-    form = LeaderboardForm(request.GET or None)
+    form = LeaderboardForm(request.GET or None, dex=tournament.kind == TournamentKind.DEX)
     metric, last_n = form.choice()
     rows = selectors.leaderboard(tournament=tournament, metric=metric, last_n=last_n)
     return render(

@@ -76,3 +76,24 @@ def test_the_live_round_facts_carry_the_latest_mark(trading_round):
     assert pnl["mark"]["value"] == str(9_980 * E18) and pnl["mark"]["pnl"] == str(-20 * E18)
     assert pnl["mark"]["excess_return"] == pytest.approx(-0.003)
     assert pnl["marks"] == 2
+
+
+def test_the_leaderboard_ranks_by_pnl_contribution_in_dex_tournaments(client, trading_round, make_user):
+    from tournaments.models import ModelSlot, Score
+
+    trading_round.scored_days = 1
+    trading_round.save()
+    for name, pnl in (("alpha", 0.2), ("beta", -0.1), ("gamma", 0.05)):
+        model = ModelSlot.objects.create(owner=make_user(f"{name}-owner"), tournament=trading_round.tournament, name=name)
+        Score.objects.create(round=trading_round, model=model, day=1, corr=0.0, mmc=0.0, pnl_contribution=pnl,
+                             computed_at=timezone.now())
+    rows = selectors.leaderboard(tournament=trading_round.tournament, metric="pnl", last_n=4)
+    assert [(r["model"], r["score"], r["rank"]) for r in rows] == [("alpha", 0.2, 1), ("gamma", 0.05, 2), ("beta", -0.1, 3)]
+    page = client.get(reverse("leaderboard", args=[trading_round.tournament.slug]) + "?metric=pnl").content.decode()
+    assert "Mean P&amp;L contribution over the last 4" in page
+    assert '<option value="pnl" selected>P&amp;L contribution</option>' in page
+
+
+def test_classic_leaderboards_do_not_offer_pnl(client, tournament):
+    page = client.get(reverse("leaderboard", args=[tournament.slug])).content.decode()
+    assert 'value="pnl"' not in page

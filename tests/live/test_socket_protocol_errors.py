@@ -92,7 +92,7 @@ def test_the_consumer_keeps_serving_other_sockets_after_a_bad_one(scored):
     [
         (leaderboard_path("nope"), 4404, "no tournament with slug 'nope'"),
         ("/ws/tournaments/weather/rounds/99/", 4404, "no round 99 in tournament 'weather'"),
-        (leaderboard_path(query="metric=sharpe"), 4400, "unknown metric 'sharpe': use corr, mmc, payout"),
+        (leaderboard_path(query="metric=sharpe"), 4400, "unknown metric 'sharpe': use corr, mmc, payout, pnl"),
         (leaderboard_path(query="last_n=0"), 4400, "last_n must be a whole number from 1 to 100"),
         (leaderboard_path(query="last_n=abc"), 4400, "last_n must be a whole number from 1 to 100"),
         ("/ws/elsewhere/", 4404, "no live stream at /ws/elsewhere/"),

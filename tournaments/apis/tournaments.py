@@ -160,7 +160,10 @@ class TournamentUpdateApi(APIView):
 
 class LeaderboardApi(ListApiMixin, APIView):
     class FilterSerializer(serializers.Serializer):
-        metric = serializers.ChoiceField(choices=["corr", "mmc", "payout"], default="corr")
+        metric = serializers.ChoiceField(
+            choices=["corr", "mmc", "payout", "pnl"], default="corr",
+            help_text="pnl: the P&L contribution (DEX tournaments)",
+        )
         rounds = serializers.IntegerField(min_value=1, max_value=100, default=4)
 
     class OutputSerializer(serializers.Serializer):
