@@ -22,6 +22,15 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 CHROMIUM = "/usr/bin/chromium"
 
 
+class ServedArena(str):
+    """The base URL (a str, as the tests use it) that also knows its var/ folder."""
+
+    def __new__(cls, base: str, var: Path):
+        served = super().__new__(cls, base)
+        served.var = var
+        return served
+
+
 @pytest.fixture(scope="module")
 def arena(tmp_path_factory):
     """`manage.py up` on a compressed clock: round 1 opens at once, closes after 6 s, then 4
@@ -51,7 +60,7 @@ def arena(tmp_path_factory):
                 pass
             assert time.monotonic() < deadline, "manage.py up did not serve the leaderboard"
             time.sleep(0.3)
-        yield base
+        yield ServedArena(base, var)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -126,3 +135,57 @@ def test_rank_changes_arrive_without_a_reload(arena, browser):
     assert state["ranks"] == list(range(1, 20)) == state["rankCells"]
     assert state["version"] > version_before
     assert state["status"] == "live"
+
+
+def _manage(arena_var: Path, code: str) -> str:
+    """Run Python in the served Arena's own database (a second process, as an admin would)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env |= {"ARENA_VAR_DIR": str(arena_var), "ARENA_CHAIN": "off"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout.strip()
+
+
+PRIVATE_ROWS = "return [...document.querySelectorAll('#my-live-models tbody tr')].map(r => r.textContent)"
+
+
+def test_a_modelers_private_view_shows_their_stake_change_live(arena, browser):
+    var = Path(arena.var)
+    password = "watch-it-live-0123"
+    out = _manage(var, f"""
+from django.contrib.auth.models import User
+from accounts.services import api_key_create
+from tournaments.models import Tournament
+from tournaments.services.model_slots import model_create
+user = User.objects.create_user("watcher", password="{password}")
+model = model_create(owner=user, tournament=Tournament.objects.get(slug="classic"), name="watchful")
+print(model.pk, api_key_create(user=user, name="browser test", scopes=["stake"]).raw_key)
+""")
+    model_id, key = out.split()[-2:]
+    browser.get(f"{arena}/accounts/login/")
+    browser.find_element("name", "username").send_keys("watcher")
+    browser.find_element("name", "password").send_keys(password)
+    browser.find_element("css selector", "form [type=submit]").click()
+    _poll(browser, "return location.pathname", lambda p: not p.startswith("/accounts/login"), 20)
+
+    browser.get(f"{arena}/tournaments/classic/leaderboard/")
+    browser.execute_script("window.__arenaPage = 'first-load';")
+    rows = _poll(browser, PRIVATE_ROWS, lambda r: len(r) == 1, 20)
+    assert rows[0].startswith("watchful0none yet")  # model, stake 0, no submission yet
+    assert browser.execute_script("return document.querySelector('[data-live-private]').hidden") is False
+
+    response = httpx.post(
+        f"{arena}/api/models/{model_id}/stake", json={"amount": "12.5"},
+        headers={"Authorization": f"Bearer {key}"}, timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    rows = _poll(browser, PRIVATE_ROWS, lambda r: r and r[0].startswith("watchful12.5"), 20)
+    assert browser.execute_script("return window.__arenaPage") == "first-load"  # no reload
+    # Another visitor's page never shows it: the private part goes to the owner's socket only.
+    browser.delete_all_cookies()
+    browser.get(f"{arena}/tournaments/classic/leaderboard/")
+    _poll(browser, "return document.querySelector('[data-live-status]').dataset.state", lambda s: s == "live", 20)
+    assert browser.execute_script(PRIVATE_ROWS) == []
