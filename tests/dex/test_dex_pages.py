@@ -97,3 +97,41 @@ def test_the_leaderboard_ranks_by_pnl_contribution_in_dex_tournaments(client, tr
 def test_classic_leaderboards_do_not_offer_pnl(client, tournament):
     page = client.get(reverse("leaderboard", args=[tournament.slug])).content.decode()
     assert 'value="pnl"' not in page
+
+
+def _dex_form(**overrides) -> dict:
+    from tests.dex.conftest import address
+
+    return {
+        "name": "Token Momentum", "slug": "", "description": "",
+        "quote_token": address(1), "quote_symbol": "USDC", "factory": address(2), "router": address(3),
+        "universe": "\n".join(f"{s} {address(10 + i)}" for i, s in enumerate(SYMBOLS)),
+        "capital": "10000", "tilt": "0.5", "era_seconds": "3600",
+        "round_interval_0": "1", "round_interval_1": "days", "submission_window_0": "2",
+        "submission_window_1": "hours", "resolution_lag_0": "6", "resolution_lag_1": "hours",
+        "score_days": "4", "score_day_interval_0": "6", "score_day_interval_1": "hours",
+        "payout_threshold": "1000", "corr_multiplier": "0.5", "mmc_multiplier": "2", "pnl_multiplier": "1",
+        "payout_cap": "0.05", "token_symbol": "ARENA", "reward_pool": "0",
+    } | overrides
+
+
+def test_the_dex_tournament_form_names_each_bad_line(client, sponsor):
+    client.force_login(sponsor)
+    page = client.get(reverse("dex-tournament-create")).content.decode()
+    assert "New DEX tournament" in page and 'name="universe"' in page and 'name="training_data"' not in page
+    response = client.post(reverse("dex-tournament-create"), _dex_form(universe="AAA 0x01 extra\nBBB", router="nope"))
+    assert response.status_code == 400
+    text = response.content.decode()
+    assert "line 1: expected &#x27;SYMBOL 0xADDRESS&#x27;, got &#x27;AAA 0x01 extra&#x27;" in text
+    assert "line 2: expected &#x27;SYMBOL 0xADDRESS&#x27;, got &#x27;BBB&#x27;" in text
+    assert "not an address (0x and 40 hex digits)" in text
+
+
+def test_the_dex_tournament_form_passes_the_services_refusals_on(client, sponsor):
+    client.force_login(sponsor)
+    response = client.post(reverse("dex-tournament-create"), _dex_form(round_interval_0="12", round_interval_1="hours"))
+    assert response.status_code == 400
+    assert "must not exceed round_interval (the vault trades one round at a time)" in response.content.decode()
+    response = client.post(reverse("dex-tournament-create"), _dex_form())
+    assert response.status_code == 409
+    assert "DEX tournaments trade on a chain" in response.content.decode()

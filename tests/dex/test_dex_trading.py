@@ -144,3 +144,31 @@ def test_a_vault_that_does_not_reconcile_halts_trading_until_the_difference_is_b
     book = dex_rebalance(round=round)
     assert book.rebalance_state == RebalanceState.DONE, book.rebalance_error
     assert len(_trades_on_chain(market)) > trades_before
+
+
+def test_a_sponsor_creates_a_dex_tournament_on_the_site(client, sponsor):
+    from django.urls import reverse
+
+    from dex.models import DexMarket
+    from tests.dex.test_dex_pages import _dex_form
+
+    with use_gateway() as gateway:
+        universe = build_universe(
+            dex_for(gateway), symbols=SYMBOLS, start_prices=[1.0, 2.0, 0.5, 4.0, 8.0], depth_quote=10**6 * E18
+        )
+    client.force_login(sponsor)
+    form = _dex_form(
+        quote_token=universe.quote, factory=universe.exchange.factory, router=universe.exchange.router,
+        universe="\n".join(f"{m.symbol} {m.token}" for m in universe.markets), capital="2500",
+    )
+    response = client.post(reverse("dex-tournament-create"), form)
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    market = DexMarket.objects.get(tournament__slug="token-momentum")
+    assert response.url == reverse("tournament-detail", args=["token-momentum"])
+    assert [t.symbol for t in market.tokens.all()] == SYMBOLS
+    assert [t.pair for t in market.tokens.all()] == [m.pair for m in universe.markets]
+    with use_gateway() as gateway:
+        dex = market_dex(market, gateway)
+        assert dex.balance_of(market.quote_token, market.vault) == 2500 * E18  # minted on the dev chain
+        assert dex.vault_tokens(market.vault) == [m.token for m in universe.markets]
+    assert market.tournament.pnl_multiplier == 1.0 and market.era_seconds == 3600
