@@ -65,6 +65,17 @@ def chain_deployment_record() -> ChainDeployment:
         return record
 
 
+def dev_account_create(gateway: ChainGateway) -> str:
+    """Dev chains: a new custodial account with gas money. Its key is kept in var/ (never the
+    database) before anything uses it, so the platform signs for it again after a restart."""
+    account = Account.create()
+    key_hex = account.key.hex()
+    dev_keyring().add(account.address, key_hex)
+    gateway.add_account(key_hex)
+    gateway.send_ether(to=account.address, amount=DEV_GAS_MONEY)
+    return account.address
+
+
 def wallet_for(user: User, gateway: ChainGateway) -> Wallet:
     """The user's wallet; on a dev chain one is made (custodial, funded) if missing."""
     wallet = Wallet.objects.filter(user=user).first()
@@ -72,13 +83,9 @@ def wallet_for(user: User, gateway: ChainGateway) -> Wallet:
         return wallet
     if not is_dev_chain(gateway):
         raise Conflict(f"{user.username} has no wallet address registered", code="no_wallet")
-    account = Account.create()
-    key_hex = account.key.hex()
-    dev_keyring().add(account.address, key_hex)  # the key must exist before anything uses it
-    gateway.add_account(key_hex)
-    gateway.send_ether(to=account.address, amount=DEV_GAS_MONEY)
-    gateway.mint(to=account.address, amount=DEV_FAUCET_TOKENS)
-    return Wallet.objects.create(user=user, address=account.address, custodial=True)
+    address = dev_account_create(gateway)
+    gateway.mint(to=address, amount=DEV_FAUCET_TOKENS)
+    return Wallet.objects.create(user=user, address=address, custodial=True)
 
 
 def _registered(kind: str, object_id: int) -> ChainRegistration | None:

@@ -23,8 +23,10 @@ from chain.client import is_dev_chain, use_gateway
 from chain.dex_universe import Market, Universe, build_universe
 from chain.price_paths import PricePath, factor_model_path, load_price_csv
 from chain.replay import MarketReplay
+from chain.services import dev_account_create
 from demo.dex_modelers import dex_modelers
 from demo.models import DemoDexMarket
+from demo.services import DemoSchedule, demo_user
 from dex.services.exchange import dex_for, market_dex
 from dex.services.markets import TradingRules, UniverseToken, dex_tournament_create
 from tournaments.errors import ArenaError, Conflict
@@ -44,16 +46,13 @@ MAX_STEPS_PER_TICK = 200  # a clock that jumped far catches up over several tick
 
 
 @dataclass(frozen=True)
-class DexDemoSchedule:
+class DexDemoSchedule(DemoSchedule):
     # A round must resolve before the next one closes (one vault, one round at a time):
     # resolution_lag + (score_days − 1)·score_day_interval ≤ round_interval.
     round_interval: timedelta = timedelta(seconds=90)
     submission_window: timedelta = timedelta(seconds=30)
     resolution_lag: timedelta = timedelta(seconds=15)
-    score_days: int = 4
-    score_day_interval: timedelta = timedelta(seconds=15)
-    challenge_window: timedelta = timedelta(seconds=10)
-    era_seconds: int = 15
+    era_seconds: int = 15  # one step of the price path
 
 
 @lru_cache(maxsize=4)
@@ -122,7 +121,8 @@ def demo_dex_create(
         universe = build_universe(
             dex, symbols=list(path.tokens), start_prices=path.prices[0].tolist(), depth_quote=POOL_DEPTH
         )
-        arbitrageur, *noise = [_dev_trader(gateway) for _ in range(3)]
+        # Simulated traders: custodial dev accounts, so the replay signs after a restart too.
+        arbitrageur, *noise = [dev_account_create(gateway) for _ in range(3)]
         replay = MarketReplay(dex, universe, path, seed=seed, arbitrageur=arbitrageur, noise_traders=noise)
         replay.fund_traders(quote_amount=POOL_DEPTH * 100, token_amount=10**15 * E18)
         for step in range(1, warmup_steps + 1):
@@ -176,34 +176,13 @@ def demo_dex_create(
             noise_traders=noise,
         )
         models = [
-            (model_create(owner=_user(m.username), tournament=tournament, name=m.model_name), m)
+            (model_create(owner=demo_user(m.username), tournament=tournament, name=m.model_name), m)
             for m in dex_modelers(seed)
         ]
     for model, modeler in models:
         stake_deposit(model=model, by=model.owner, amount=tokens_to_wei(modeler.stake_tokens))
     tournament.refresh_from_db()
     return tournament
-
-
-def _dev_trader(gateway) -> str:
-    """A fresh account for a simulated trader, its key kept with the custodial dev wallets'
-    (var/, never the database) so the replay can sign after a restart; funded with gas."""
-    from eth_account import Account
-
-    from chain.client import dev_keyring
-    from chain.services import DEV_GAS_MONEY
-
-    account = Account.create()
-    dev_keyring().add(account.address, account.key.hex())
-    gateway.add_account(account.key.hex())
-    gateway.send_ether(to=account.address, amount=DEV_GAS_MONEY)
-    return account.address
-
-
-def _user(username: str):
-    from demo.services import _user as demo_user
-
-    return demo_user(username)
 
 
 def _move_market(demo: DemoDexMarket, now: datetime) -> int:

@@ -44,7 +44,7 @@ class DemoSchedule:
     challenge_window: timedelta = timedelta(seconds=10)
 
 
-def _user(username: str) -> User:
+def demo_user(username: str) -> User:
     user, created = User.objects.get_or_create(username=username)
     if created:
         user.set_unusable_password()  # simulated people never log in
@@ -72,7 +72,7 @@ def demo_create(
     rows_per_era: int = 400,
 ) -> Tournament:
     world = World(seed=seed, rows_per_era=rows_per_era)
-    sponsor = _user("demo-sponsor")
+    sponsor = demo_user("demo-sponsor")
     with transaction.atomic():
         tournament = tournament_create(
             sponsor=sponsor,
@@ -105,7 +105,7 @@ def demo_create(
             )
         models = []
         for modeler in _modelers(seed, world.n_features, rows_per_era):
-            owner = _user(modeler.username)
+            owner = demo_user(modeler.username)
             models.append((model_create(owner=owner, tournament=tournament, name=modeler.model_name), modeler))
     # Stakes are token transfers: with a chain they are real transactions by each simulated
     # person's own (custodial, dev-chain) wallet, mirrored by the indexer.

@@ -11,10 +11,19 @@ from dex.services.marks import dex_round_mark, dex_round_target
 from dex.services.trading import TRADING_STATES, dex_rebalance_enqueue_if_due, dex_round_book
 from tournaments.models import Round, RoundState, RoundTarget
 
+# A round keeps at most about this many live marks (its chart's points), however long it is.
+MARKS_PER_ROUND = 240
+
+
+def mark_interval(round: Round) -> timedelta:
+    """ARENA_DEX_MARK_SECONDS, stretched so a long round is not marked thousands of times."""
+    span = round.resolves_at - round.closes_at
+    return max(timedelta(seconds=settings.ARENA_DEX_MARK_SECONDS), span / MARKS_PER_ROUND)
+
 
 def _mark_due(round: Round, now: datetime) -> bool:
     last = PnlMark.objects.filter(round=round).order_by("-at").values_list("at", flat=True).first()
-    return last is None or now - last >= timedelta(seconds=settings.ARENA_DEX_MARK_SECONDS)
+    return last is None or now - last >= mark_interval(round)
 
 
 def dex_round_step(*, round: Round, now: datetime) -> list[str]:

@@ -27,6 +27,11 @@ PRICES = np.array(
 )
 
 
+def reserves_of(prices) -> dict[str, list[str]]:
+    """{symbol: [R_token, R_quote]} as stored marks keep them, for prices in quote per token."""
+    return {s: [str(1000 * E18), str(int(p * 1000) * E18)] for s, p in zip(SYMBOLS, prices, strict=True)}
+
+
 def address(i: int) -> str:
     return "0x" + f"{i:040x}"
 

@@ -1,7 +1,7 @@
 """DEX tournaments without a chain: the feature pipeline over copied pool history, the
 score-day target, and the checks a sponsor's universe and schedule must pass."""
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import numpy as np
 import pytest
@@ -11,7 +11,7 @@ from dex.models import DexRound, PnlMark
 from dex.services.history import MISSING_FEATURE, live_frame, training_frame
 from dex.services.markets import TradingRules, UniverseToken, dex_tournament_create, horizon_eras
 from dex.services.marks import day_target
-from tests.dex.conftest import E18, ERA, PRICES, SYMBOLS, T0, address
+from tests.dex.conftest import E18, ERA, PRICES, SYMBOLS, T0, address, reserves_of
 from tournaments.errors import Conflict, InvalidInput
 from tournaments.models import TournamentKind
 from tournaments.services.tournaments import tournament_create
@@ -53,13 +53,10 @@ def test_training_data_targets_the_forward_return_over_the_rounds_horizon(market
     assert era1["target"].tolist() == _bins(np.log(PRICES[3] / PRICES[1]))
 
 
-def _reserves(prices) -> dict[str, list[str]]:
-    return {s: [str(10**21), str(int(p * 10**21))] for s, p in zip(SYMBOLS, prices, strict=True)}
-
 
 def test_the_score_day_target_ranks_returns_since_the_open(market):
-    book = DexRound(start_reserves=_reserves(PRICES[0]))
-    mark = PnlMark(reserves=_reserves(PRICES[3]))
+    book = DexRound(start_reserves=reserves_of(PRICES[0]))
+    mark = PnlMark(reserves=reserves_of(PRICES[3]))
     assert day_target(book, mark, SYMBOLS).tolist() == _bins(np.log(PRICES[3] / PRICES[0]))
 
 
@@ -103,3 +100,17 @@ def test_only_dex_tournaments_take_a_pnl_multiplier(sponsor):
         tournament_create(sponsor=sponsor, name="Classic", pnl_multiplier=1.0)
     with pytest.raises(InvalidInput, match="pnl_multiplier must be a finite number, 0 or more"):
         tournament_create(sponsor=sponsor, name="Dex", kind=TournamentKind.DEX, pnl_multiplier=-1.0)
+
+
+def test_long_rounds_are_marked_at_most_about_240_times(market, settings):
+    from datetime import datetime
+
+    from dex.services.rounds import mark_interval
+    from tournaments.models import Round
+
+    settings.ARENA_DEX_MARK_SECONDS = 5
+    close = datetime(2026, 1, 1, tzinfo=UTC)
+    short = Round(tournament=market.tournament, closes_at=close, resolves_at=close + timedelta(minutes=1))
+    day = Round(tournament=market.tournament, closes_at=close, resolves_at=close + timedelta(days=1))
+    assert mark_interval(short) == timedelta(seconds=5)
+    assert mark_interval(day) == timedelta(minutes=6)

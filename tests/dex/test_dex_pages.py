@@ -8,15 +8,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dex.models import DexRound, PnlMark
-from tests.dex.conftest import E18, PRICES, SYMBOLS
+from tests.dex.conftest import E18, PRICES, SYMBOLS, reserves_of
 from tournaments import selectors
 from tournaments.models import Round, RoundState
 
 pytestmark = pytest.mark.django_db
 
-
-def _reserves(prices) -> dict[str, list[str]]:
-    return {s: [str(1000 * E18), str(int(p * 1000) * E18)] for s, p in zip(SYMBOLS, prices, strict=True)}
 
 
 @pytest.fixture
@@ -28,14 +25,14 @@ def trading_round(market):
     )
     DexRound.objects.create(
         round=round, weights={"AAA": 0.3, "BBB": 0.25, "CCC": 0.2, "DDD": 0.15, "EEE": 0.1}, n_models=7,
-        start_block=10, start_value=10_000 * E18, start_reserves=_reserves(PRICES[0]), created_at=now,
+        start_block=10, start_value=10_000 * E18, start_reserves=reserves_of(PRICES[0]), created_at=now,
         rebalance_state="done", rebalance={"executed": 5, "cost_bps": 41.25, "gas_used": 600_000},
     )
     for i, (value, portfolio, bench) in enumerate([(10_050, 0.005, 0.002), (9_980, -0.002, 0.001)]):
         PnlMark.objects.create(
             round=round, at=now + timedelta(seconds=i), block=11 + i, value_at_mid=value * E18,
             pnl=(value - 10_000) * E18, portfolio_return=portfolio, benchmark_return=bench,
-            excess_return=portfolio - bench, reserves=_reserves(PRICES[1 + i]),
+            excess_return=portfolio - bench, reserves=reserves_of(PRICES[1 + i]),
         )
     return round
 

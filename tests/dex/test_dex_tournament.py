@@ -13,7 +13,7 @@ from chain.client import use_gateway
 from chain.vault_ledger import mark_to_market
 from demo.dex import DexDemoSchedule, demo_dex_create
 from demo.runner import run_headless
-from demo.services import _user
+from demo.services import demo_user
 from dex.models import DexRound, PnlMark, RebalanceState
 from dex.services.exchange import market_dex
 from dex.services.trading import dex_rebalance, vault_ledger
@@ -68,7 +68,7 @@ def backend(request, settings):
 @pytest.fixture
 def dex_tournament(backend):
     return demo_dex_create(
-        now=timezone.now(), sponsor=_user("dex-sponsor"), slug="dex-e2e", schedule=FAST,
+        now=timezone.now(), sponsor=demo_user("dex-sponsor"), slug="dex-e2e", schedule=FAST,
         tokens=5, warmup_steps=6, path_steps=200,
     )
 

@@ -172,3 +172,29 @@ def test_a_sponsor_creates_a_dex_tournament_on_the_site(client, sponsor):
         assert dex.balance_of(market.quote_token, market.vault) == 2500 * E18  # minted on the dev chain
         assert dex.vault_tokens(market.vault) == [m.token for m in universe.markets]
     assert market.tournament.pnl_multiplier == 1.0 and market.era_seconds == 3600
+
+
+def test_the_demo_market_replays_a_csv_of_real_prices(tmp_path, sponsor):
+    from datetime import timedelta as td
+
+    from demo.dex import _move_market, demo_dex_create
+    from demo.models import DemoDexMarket
+
+    rows = ["timestamp,token,price"]
+    prices = {"WETH": [2281.5, 2290.0, 2301.25, 2275.0], "WBTC": [42280.1, 42100.0, 42500.5, 42700.0],
+              "LINK": [14.5, 14.7, 14.2, 14.9], "UNI": [6.1, 6.0, 6.3, 6.25], "AAVE": [95.0, 97.5, 96.0, 99.0]}
+    for step in range(4):
+        rows += [f"{1704067200 + 3600 * step},{token},{series[step]}" for token, series in prices.items()]
+    csv = tmp_path / "prices.csv"
+    csv.write_text("\n".join(rows) + "\n")
+    now = timezone.now()
+    tournament = demo_dex_create(now=now, sponsor=sponsor, slug="replayed", warmup_steps=1, price_csv=csv)
+    demo = DemoDexMarket.objects.get(tournament=tournament)
+    assert demo.price_csv == str(csv) and demo.steps_done == 1 and demo.path_steps == 4
+    assert _move_market(demo, now + td(seconds=2 * tournament.dex.era_seconds)) == 2  # steps 2 and 3
+    with use_gateway() as gateway:
+        marks = mark_to_market(market_dex(tournament.dex, gateway), tournament.dex.vault)
+    for token in tournament.dex.tokens.all():  # each pool was arbitraged to the CSV's step-3 price
+        assert marks.price(token.token) == pytest.approx(prices[token.symbol][3], rel=1e-9)
+    # The path ends at step 3: the market stops there, whatever the clock says.
+    assert _move_market(demo, now + td(hours=1)) == 0

@@ -3,57 +3,28 @@ chain: the classic demo, the DEX demo market and its replay keeper, daphne and t
 in one process): the vault's P&L and its chart arrive over the websocket, mark after mark,
 without a reload."""
 
-import os
-import signal
-import subprocess
-import sys
-import time
+import shutil
 
-import httpx
 import pytest
 
-from tests.live.test_browser_leaderboard import CHROMEDRIVER, CHROMIUM, ROOT, _poll, browser  # noqa: F401
-from tests.production.stack import free_port
+from tests.live.served import served_arena
+from tests.live.test_browser_leaderboard import CHROMEDRIVER, CHROMIUM, _poll, browser  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
 def arena_with_dex(tmp_path_factory):
-    import shutil
-
     if not (shutil.which(CHROMEDRIVER) and shutil.which(CHROMIUM)):
         pytest.skip(f"needs Debian chromium and chromium-driver ({CHROMIUM}, {CHROMEDRIVER})")
-    var = tmp_path_factory.mktemp("var")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env |= {"ARENA_VAR_DIR": str(var), "ARENA_TICK_SECONDS": "0.5", "ARENA_CHAIN": "embedded",
-            "ARENA_DEX_MARK_SECONDS": "2"}
-    log = open(var / "up.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [sys.executable, "manage.py", "up", "--port", str(port), "--rows-per-era", "100"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 400  # two demos on the in-process chain take a while
-        while True:
-            assert proc.poll() is None, (var / "up.log").read_text()[-3000:]
-            try:
-                if httpx.get(f"{base}/tournaments/dex/rounds/1/", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, (var / "up.log").read_text()[-3000:]
-            time.sleep(0.5)
-        yield base
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
+    with served_arena(
+        tmp_path_factory.mktemp("var"),
+        args=["--rows-per-era", "100"],
+        env={"ARENA_TICK_SECONDS": "0.5", "ARENA_CHAIN": "embedded", "ARENA_DEX_MARK_SECONDS": "2"},
+        ready_path="/tournaments/dex/rounds/1/",
+        timeout=400,  # two demos on the in-process chain take a while to set up
+    ) as served:
+        yield served
 
 
 PNL = """return {

@@ -4,7 +4,6 @@ change, pushed over the websocket — the page is never reloaded."""
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -13,22 +12,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.production.stack import free_port
+from tests.live.served import ROOT, served_arena
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
 CHROMEDRIVER = "/usr/bin/chromedriver"
 CHROMIUM = "/usr/bin/chromium"
-
-
-class ServedArena(str):
-    """The base URL (a str, as the tests use it) that also knows its var/ folder."""
-
-    def __new__(cls, base: str, var: Path):
-        served = super().__new__(cls, base)
-        served.var = var
-        return served
 
 
 @pytest.fixture(scope="module")
@@ -37,37 +26,15 @@ def arena(tmp_path_factory):
     score days 3 s apart — every score day re-ranks the demo's 19 models."""
     if not (shutil.which(CHROMEDRIVER) and shutil.which(CHROMIUM)):
         pytest.skip(f"needs Debian chromium and chromium-driver ({CHROMIUM}, {CHROMEDRIVER})")
-    var = tmp_path_factory.mktemp("var")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env |= {"ARENA_VAR_DIR": str(var), "ARENA_TICK_SECONDS": "0.5", "ARENA_CHAIN": "off"}
-    log = open(var / "up.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [sys.executable, "manage.py", "up", "--port", str(port), "--round-interval", "600",
-         "--submission-window", "6", "--resolution-lag", "1", "--score-days", "4",
-         "--score-day-interval", "3", "--rows-per-era", "100"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert proc.poll() is None, (var / "up.log").read_text()[-3000:]
-            try:
-                if httpx.get(f"{base}/tournaments/classic/leaderboard/", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "manage.py up did not serve the leaderboard"
-            time.sleep(0.3)
-        yield ServedArena(base, var)
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
+    with served_arena(
+        tmp_path_factory.mktemp("var"),
+        args=["--round-interval", "600", "--submission-window", "6", "--resolution-lag", "1",
+              "--score-days", "4", "--score-day-interval", "3", "--rows-per-era", "100"],
+        env={"ARENA_TICK_SECONDS": "0.5", "ARENA_CHAIN": "off"},
+        ready_path="/tournaments/classic/leaderboard/",
+        timeout=90,
+    ) as served:
+        yield served
 
 
 @pytest.fixture

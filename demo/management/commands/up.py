@@ -70,10 +70,10 @@ def _create_dex(*, slug: str, opts) -> Tournament:
     """The DEX tournament beside the classic one; its clock starts when it is ready."""
     from demo.dex import demo_dex_create
     from demo.models import DemoDexMarket
-    from demo.services import _user
+    from demo.services import demo_user
 
     tournament = demo_dex_create(
-        now=timezone.now(), sponsor=_user("demo-sponsor"), slug=slug, seed=opts["seed"] + 4,
+        now=timezone.now(), sponsor=demo_user("demo-sponsor"), slug=slug, seed=opts["seed"] + 4,
         price_csv=opts["dex_prices"],
     )
     now = timezone.now()
