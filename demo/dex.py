@@ -82,16 +82,20 @@ def _universe(demo: DemoDexMarket, dex) -> Universe:
     )
 
 
-def _replay(demo: DemoDexMarket, dex, step: int) -> MarketReplay:
+def _step_replay(
+    dex, universe: Universe, path: PricePath, *, seed: int, step: int, arbitrageur: str, noise: list[str]
+) -> MarketReplay:
     # A fresh generator per step (seeded by the demo's seed and the step) keeps the replay
     # deterministic across restarts of the process.
     return MarketReplay(
-        dex,
-        _universe(demo, dex),
-        _path(demo),
-        seed=demo.seed * 1_000_003 + step,
-        arbitrageur=demo.arbitrageur,
-        noise_traders=demo.noise_traders,
+        dex, universe, path, seed=seed * 1_000_003 + step, arbitrageur=arbitrageur, noise_traders=noise
+    )
+
+
+def _replay(demo: DemoDexMarket, dex, step: int) -> MarketReplay:
+    return _step_replay(
+        dex, _universe(demo, dex), _path(demo), seed=demo.seed, step=step,
+        arbitrageur=demo.arbitrageur, noise=demo.noise_traders,
     )
 
 
@@ -123,12 +127,11 @@ def demo_dex_create(
         )
         # Simulated traders: custodial dev accounts, so the replay signs after a restart too.
         arbitrageur, *noise = [dev_account_create(gateway) for _ in range(3)]
-        replay = MarketReplay(dex, universe, path, seed=seed, arbitrageur=arbitrageur, noise_traders=noise)
+        replay = _step_replay(dex, universe, path, seed=seed, step=0, arbitrageur=arbitrageur, noise=noise)
         replay.fund_traders(quote_amount=POOL_DEPTH * 100, token_amount=10**15 * E18)
-        for step in range(1, warmup_steps + 1):
+        for step in range(1, warmup_steps + 1):  # history for the first rounds' features
             gateway.advance_time(schedule.era_seconds)
-            MarketReplay(dex, universe, path, seed=seed * 1_000_003 + step, arbitrageur=arbitrageur,
-                         noise_traders=noise).step(step)
+            _step_replay(dex, universe, path, seed=seed, step=step, arbitrageur=arbitrageur, noise=noise).step(step)
         chain_now = gateway.block_timestamp()
     description = (
         f"The demo DEX tournament: rank {len(path.tokens)} tokens by their return over the next "
