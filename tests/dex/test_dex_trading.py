@@ -174,6 +174,7 @@ def test_a_sponsor_creates_a_dex_tournament_on_the_site(client, sponsor):
     assert market.tournament.pnl_multiplier == 1.0 and market.era_seconds == 3600
 
 
+@pytest.mark.slow
 def test_the_demo_market_replays_a_csv_of_real_prices(tmp_path, sponsor):
     from datetime import timedelta as td
 
