@@ -27,6 +27,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from tournaments import events
+from tournaments.live_relay import SERVER_SEND_KEY, DaphneWire, relay_for
 
 log = logging.getLogger("arena.consumers")
 
@@ -63,6 +64,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.joined: list[str] = []
         self.closing = False
         self.recent: deque[float] = deque()
+        self.busy = False  # a handler of this socket is running (see relay)
+        self.relayed: list[str] = []  # stream groups joined through the process's relay
+        self.wire = DaphneWire.for_send(self.scope.get(SERVER_SEND_KEY))
         events.note_server_loop(asyncio.get_running_loop())
         # Accept first, then check: a refused handshake reaches the browser as a bare 403
         # with no code; after accepting, the client gets a close code and a message.
@@ -77,9 +81,15 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if user is not None and user.is_authenticated:
             self.user = user
             groups.append(events.private_group(self.stream.slug, user.id))
+        relay = relay_for(self.channel_layer)
         for group in groups:
-            await self.channel_layer.group_add(group, self.channel_name)
-            self.joined.append(group)
+            if self.stream.custom or group.startswith("private."):
+                # Recomputed or private per socket: these stay on the socket's own channel.
+                await self.channel_layer.group_add(group, self.channel_name)
+                self.joined.append(group)
+            else:
+                self.relayed.append(group)
+                await relay.join(group, self)
 
     def resolve_stream(self) -> events.Stream:
         raise NotImplementedError
@@ -93,9 +103,17 @@ class LiveConsumer(AsyncWebsocketConsumer):
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"no handler for message type {message['type']}")
-        await handler(message)
+        self.busy = True
+        try:
+            await handler(message)
+        finally:
+            self.busy = False
 
     async def disconnect(self, code: int) -> None:
+        relay = relay_for(self.channel_layer)
+        for group in self.relayed:
+            relay.leave(group, self)
+        self.relayed = []
         for group in self.joined:
             await self.channel_layer.group_discard(group, self.channel_name)
         self.joined = []
@@ -179,6 +197,27 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=json.dumps(message))
 
     # --- group messages (from events.py) --------------------------------------------------
+
+    async def relay(self, event: dict, frame: bytes | None = None) -> None:
+        """A stream group's message, from this process's relay (tournaments/live_relay.py).
+
+        The common case — the next version, nothing else running for this socket — is sent at
+        once, with no hop through the channel layer. Anything else (a resume or gap repair in
+        progress, a version gap, another message type) goes to this socket's own channel, so
+        its dispatch loop handles it in order after what it is doing, as without the relay.
+        `frame` is the update's text already framed, for writing straight to the transport.
+        """
+        if self.closing:
+            return
+        if event.get("type") == "live.update" and not self.busy:
+            if self.version is None or event["version"] <= self.version:
+                return  # not resumed yet (resume will include it), or already sent
+            if event["version"] == self.version + 1:
+                self.version = event["version"]
+                if frame is None or self.wire is None or not self.wire.write(frame):
+                    await self.send(text_data=event["text"])
+                return
+        await self.channel_layer.send(self.channel_name, event)
 
     async def live_update(self, event: dict) -> None:
         """A published update, already encoded for this stream: relay it in version order."""

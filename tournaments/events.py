@@ -462,13 +462,16 @@ def _flush(tournament_id: int) -> None:
         log.exception("could not publish tournament %s", tournament_id)
 
 
-def _private_refresh_on_commit(tournament_id: int, owner_id: int) -> None:
+def _private_refresh_on_commit(tournament_id: int, owner_id: int, slug: str | None = None) -> None:
+    """After commit, tell the owner's private view to refresh. `slug`, when the caller has
+    the tournament loaded already, saves the query for it."""
+
     def send() -> None:
         from tournaments.models import Tournament
 
-        slug = Tournament.objects.filter(pk=tournament_id).values_list("slug", flat=True).first()
-        if slug:
-            _deliver([(private_group(slug, owner_id), {"type": "private.refresh"})])
+        name = slug or Tournament.objects.filter(pk=tournament_id).values_list("slug", flat=True).first()
+        if name:
+            _deliver([(private_group(name, owner_id), {"type": "private.refresh"})])
 
     transaction.on_commit(send)
 
@@ -497,4 +500,6 @@ def stake_changed(model) -> None:
 def submission_changed(submission) -> None:
     """An upload was stored or its state changed: only its owner's private view shows it."""
     model = submission.model
-    _private_refresh_on_commit(model.tournament_id, model.owner_id)
+    # An upload's model comes with its tournament (get_model): no query for the slug then.
+    slug = model.tournament.slug if type(model).tournament.is_cached(model) else None
+    _private_refresh_on_commit(model.tournament_id, model.owner_id, slug)

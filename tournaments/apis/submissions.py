@@ -127,7 +127,7 @@ class SubmissionUploadApi(APIView):
         "the reason. With no round open: 409 `round_closed` with the close time.",
     )
     def post(self, request: Request, model_id: int) -> Response:
-        model = get_model(model_id)
+        model = get_model(model_id, related=("tournament",))
         refuse_oversized_body(request, limit=max_prediction_bytes())
         data, filename = _envelope_from(request)
         submission = submission_upload(model=model, by=request.user, data=data, filename=filename)

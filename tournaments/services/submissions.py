@@ -31,14 +31,15 @@ from arena_client.validation import (
 )
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from tournaments import events
 from tournaments.blobs import blob_store
 from tournaments.errors import Conflict, InvalidInput, NotAllowed, TooLarge
 from tournaments.models import ModelSlot, Round, RoundKey, RoundState, Submission, SubmissionState
-from tournaments.selectors import live_ids, round_current_open
+from tournaments.selectors import live_ids
 from tournaments.services.receipts import receipt_sign, submission_receipt
 from tournaments.services.round_keys import round_private_key
 
@@ -51,7 +52,16 @@ PARQUET_NAME = "predictions.parquet"
 
 
 def _open_round_for_upload(model: ModelSlot, now: datetime) -> Round:
-    round = round_current_open(tournament=model.tournament, now=now)
+    """The round open for uploads now, with `has_key` (whether its public key exists) in the
+    same query; Conflict, naming the last close and the next opening, when there is none."""
+    round = (
+        Round.objects.filter(
+            tournament_id=model.tournament_id, state=RoundState.OPEN, opens_at__lte=now
+        )
+        .annotate(has_key=Exists(RoundKey.objects.filter(round=OuterRef("pk"))))
+        .order_by("-number")
+        .first()
+    )
     if round is None or now >= round.closes_at:
         latest = model.tournament.rounds.exclude(state=RoundState.SCHEDULED).order_by("-number").first()
         nxt = model.tournament.rounds.filter(state=RoundState.SCHEDULED).order_by("number").first()
@@ -62,6 +72,23 @@ def _open_round_for_upload(model: ModelSlot, now: datetime) -> Round:
             parts.append(f"round {nxt.number} opens at {nxt.opens_at.isoformat()}")
         raise Conflict("; ".join(parts), code="round_closed")
     return round
+
+
+def _round_state_shared_lock(round: Round) -> str | None:
+    """The round's state, read under a shared row lock (PostgreSQL `FOR SHARE`).
+
+    Uploads hold it together — none waits for another — while round_close's exclusive lock
+    (`FOR UPDATE`) waits for every upload holding it, and an upload arriving after the close
+    took its lock waits for the close to commit and then reads its new state: an upload is
+    either committed before the close counts the submissions, or refused. (Django's
+    select_for_update has no shared mode, hence the SQL. SQLite takes the database's write
+    lock when the transaction starts, which serializes the same way.)
+    """
+    lock = " FOR SHARE" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT state FROM {Round._meta.db_table} WHERE id = %s{lock}", [round.pk])
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def _looks_like_plaintext(data: bytes) -> bool:
@@ -104,22 +131,23 @@ def submission_upload(
     if model.owner_id != by.id:
         raise NotAllowed("you can only submit for your own models")
     round = _open_round_for_upload(model, now)
-    if not RoundKey.objects.filter(round=round).exists():
+    if not round.has_key:
         raise Conflict(
             f"round {round.number} has no public key, so nothing can be sealed for it",
             code="no_round_key",
         )
     _check_envelope(data)
     cid = blob_store().put(data)  # idempotent; an orphan blob after a refusal below is harmless
+    round.tournament = model.tournament  # the receipt names it; same row, already loaded
     with transaction.atomic():
-        # Re-check under the round's row lock: the round may have closed meanwhile.
-        locked = Round.objects.select_for_update().select_related("tournament").get(pk=round.pk)
-        if locked.state != RoundState.OPEN:
+        # Re-check under the round's (shared) row lock: the round may have closed meanwhile.
+        state = _round_state_shared_lock(round)
+        if state != RoundState.OPEN:
             raise Conflict(
-                f"round {locked.number} closed at {locked.closes_at.isoformat()}", code="round_closed"
+                f"round {round.number} closed at {round.closes_at.isoformat()}", code="round_closed"
             )
         submission = Submission(
-            round=locked,
+            round=round,
             model=model,
             uploaded_by=by,
             cid=cid,
