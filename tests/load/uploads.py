@@ -1,15 +1,20 @@
 """Concurrent prediction uploads against the production profile.
 
-    python -m tests.load.uploads [--uploads 200] [--rows 5000]
+    python -m tests.load.uploads [--uploads 200] [--rows 5000] [--server daphne|uvicorn|both]
+                                 [--servers N] [--sequential]
 
-Starts the production profile (fresh PostgreSQL database, its own Redis database, one
-`daphne config.asgi:application` process and a Celery worker, on free ports), opens a round
-whose live data has `--rows` ids, registers one model (with its own API key) per upload, then
-sends every upload at once through the HTTP API — each a distinct predictions file, sealed to
-the round's public key when the round publishes one — and measures each request's latency.
-Afterwards it checks the database and the blob store: every accepted upload (201) is stored
-exactly once, under the CID the response named, with exactly the bytes sent; nothing that was
-refused was stored. Prints the figures (and one JSON line); stops everything.
+Starts the production profile (fresh PostgreSQL database, its own Redis database, the ASGI
+server — uvicorn with N worker processes on one port, or N daphne processes on a port each —
+and a Celery worker, on free ports), opens a round whose live data has `--rows` ids, registers
+one model (with its own API key) per upload, then sends every upload at once through the HTTP
+API — each a distinct predictions file, sealed to the round's public key when the round
+publishes one — and measures each request's latency. Afterwards it checks the database and the
+blob store: every accepted upload (201) is stored exactly once, under the CID the response
+named, with exactly the bytes sent; nothing that was refused was stored. Prints the figures
+(and one JSON line), with the CPU the server processes used meanwhile; stops everything.
+`--server both` measures daphne, then uvicorn, in the same run (same database and round, each
+with its own models and files). `--sequential` sends the same uploads one after another
+instead, for the cost of one upload with nothing else going on.
 
 Traffic goes only to 127.0.0.1; the run is bounded in uploads, rows and time.
 """
@@ -26,14 +31,16 @@ import httpx
 from tests.builders import csv_bytes, make_frame, predictions_csv
 from tests.load.common import (
     django_for,
+    process_cpu_s,
     raise_open_file_limit,
     require_services,
     summary_ms,
     workdir,
 )
-from tests.production.stack import create_stack, free_port
+from tests.production.stack import create_stack
 
 TARGET_P99_MS = 1000.0
+DEFAULT_UVICORN_WORKERS = 4
 SLUG = "load-uploads"
 
 
@@ -82,7 +89,9 @@ def seal_uploads(round_info: dict, modelers: list[dict], ids: list[str]) -> None
         m["sealed"] = bool(public_key)
 
 
-async def upload_all(ports: list[int], modelers: list[dict]) -> float:
+async def upload_all(
+    ports: list[int], modelers: list[dict], servers: list[int], sequential: bool = False
+) -> dict:
     limits = httpx.Limits(max_connections=len(modelers), max_keepalive_connections=0)
     async with httpx.AsyncClient(limits=limits, timeout=120) as client:
         start = asyncio.Event()
@@ -109,12 +118,29 @@ async def upload_all(ports: list[int], modelers: list[dict]) -> float:
                 m["status"], m["body"] = None, f"{type(exc).__name__}: {exc}"
             m["latency"] = time.perf_counter() - t0
 
+        if sequential:
+            # One at a time: what one upload costs the server, with nothing else going on.
+            start.set()
+            server_cpu0, client_cpu0 = sum(process_cpu_s(pid) for pid in servers), time.process_time()
+            began = time.perf_counter()
+            for i, m in enumerate(modelers):
+                await one(i, m)
+            return {
+                "wall_s": time.perf_counter() - began,
+                "server_cpu_s": sum(process_cpu_s(pid) for pid in servers) - server_cpu0,
+                "client_cpu_s": time.process_time() - client_cpu0,
+            }
         tasks = [asyncio.create_task(one(i, m)) for i, m in enumerate(modelers)]
         await asyncio.sleep(0.2)  # every request is ready; then they all go at once
+        server_cpu0, client_cpu0 = sum(process_cpu_s(pid) for pid in servers), time.process_time()
         began = time.perf_counter()
         start.set()
         await asyncio.gather(*tasks)
-        return time.perf_counter() - began
+        return {
+            "wall_s": time.perf_counter() - began,
+            "server_cpu_s": sum(process_cpu_s(pid) for pid in servers) - server_cpu0,
+            "client_cpu_s": time.process_time() - client_cpu0,
+        }
 
 
 def verify(modelers: list[dict]) -> dict:
@@ -124,7 +150,10 @@ def verify(modelers: list[dict]) -> dict:
     from tournaments.blobs import blob_store
     from tournaments.models import Submission
 
-    rows = list(Submission.objects.filter(round__tournament__slug=SLUG).values("id", "model_id", "cid"))
+    rows = list(
+        Submission.objects.filter(round__tournament__slug=SLUG, model_id__in=[m["model_id"] for m in modelers])
+        .values("id", "model_id", "cid")
+    )
     by_model: dict[int, list[dict]] = {}
     for row in rows:
         by_model.setdefault(row["model_id"], []).append(row)
@@ -154,60 +183,40 @@ def verify(modelers: list[dict]) -> dict:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--uploads", type=int, default=200)
-    parser.add_argument("--rows", type=int, default=5000)
-    parser.add_argument(
-        "--servers", type=int, default=1,
-        help="daphne processes sharing the uploads (more shows scale-out)",
-    )
-    parser.add_argument("--keep", action="store_true", help="keep the processes' logs and files")
-    args = parser.parse_args()
-    if not 1 <= args.uploads <= 1000 or not 10 <= args.rows <= 100_000 or not 1 <= args.servers <= 8:
-        parser.error("--uploads 1..1000, --rows 10..100000 and --servers 1..8 keep the run bounded")
-    limit = raise_open_file_limit(4 * args.uploads + 1024)
-    require_services()
-    work = workdir("uploads")
-    stack = create_stack(work)
-    try:
-        stack.start_daphne()
-        ports = [stack.port]
-        for n in range(2, args.servers + 1):
-            port = free_port()
-            stack.start(f"daphne-{n}", [stack.daphne_bin, "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"])
-            ports.append(port)
-        stack.start_worker()
-        stack.wait_http()
-        stack.wait_worker()
-        django_for(stack)
-        ids, modelers = setup_round(args.uploads, args.rows)
-        round_info = httpx.get(f"{stack.base_url}/api/tournaments/{SLUG}/rounds/1", timeout=30).json()
-        seal_uploads(round_info, modelers, ids)
-        wall = asyncio.run(upload_all(ports, modelers))
-        stack.check_alive()
-        check = verify(modelers)
-    finally:
-        stack.stop()
-        if args.keep:
-            print(f"process logs kept in {work}")
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+async def warm(ports: list[int], processes: int) -> None:
+    """A few rounds of concurrent reads before the clock starts, so every server process
+    (uvicorn's workers share one port) has served requests and opened database connections:
+    the burst then measures a running server, not its start-up."""
+    async with httpx.AsyncClient(timeout=60) as client:
+        for _ in range(3):
+            await asyncio.gather(*(
+                client.get(f"http://127.0.0.1:{ports[i % len(ports)]}/api/tournaments")
+                for i in range(4 * processes)
+            ))
 
+
+def report(args, kind: str, batch: list[dict], burst: dict, check: dict, round_info: dict, limit: int) -> None:
     statuses: dict[str, int] = {}
-    for m in modelers:
+    for m in batch:
         statuses[str(m["status"])] = statuses.get(str(m["status"]), 0) + 1
-    errors = [m["body"] for m in modelers if m["status"] != 201][:3]
-    latency = summary_ms([m["latency"] for m in modelers])
-    accepted_latency = summary_ms([m["latency"] for m in modelers if m["status"] == 201])
-    size = sum(len(m["data"]) for m in modelers) / len(modelers)
+    errors = [m["body"] for m in batch if m["status"] != 201][:3]
+    latency = summary_ms([m["latency"] for m in batch])
+    accepted_latency = summary_ms([m["latency"] for m in batch if m["status"] == 201])
+    size = sum(len(m["data"]) for m in batch) / len(batch)
     lost_or_wrong = check["lost"] + check["duplicated"] + check["mismatched"] + check["stored_but_refused"]
     met = not lost_or_wrong and statuses.get("201") == args.uploads and latency["p99_ms"] <= TARGET_P99_MS
-    print(f"Prediction uploads: {args.uploads} at once, {args.rows} rows each "
-          f"({size / 1024:.0f} KiB {'sealed' if round_info.get('public_key') else 'CSV'}), "
-          f"{'one daphne process' if args.servers == 1 else f'{args.servers} daphne processes'} "
+    met = met and not args.sequential  # the target is for a simultaneous burst
+    where = {
+        "daphne": "one daphne process" if args.servers == 1 else f"{args.servers} daphne processes (one port each)",
+        "uvicorn": f"uvicorn, {args.servers} worker process{'es' if args.servers > 1 else ''} on one port",
+    }[kind]
+    per_upload_ms = 1000 * burst["server_cpu_s"] / args.uploads
+    print(f"Prediction uploads: {args.uploads} {'one at a time' if args.sequential else 'at once'}, {args.rows} rows each "
+          f"({size / 1024:.0f} KiB {'sealed' if round_info.get('public_key') else 'CSV'}), {where} "
           f"(PostgreSQL + Redis), open-file limit {limit}")
-    print(f"  statuses: {statuses}; all answered in {wall:.2f} s")
+    print(f"  statuses: {statuses}; all answered in {burst['wall_s']:.2f} s; CPU meanwhile: {kind} "
+          f"{burst['server_cpu_s']:.2f} s ({per_upload_ms:.1f} ms per upload), this script's client "
+          f"{burst['client_cpu_s']:.2f} s")
     print(f"  latency: p50 {latency['p50_ms']} ms, p99 {latency['p99_ms']} ms, max {latency['max_ms']} ms "
           f"(accepted only: p50 {accepted_latency.get('p50_ms')} ms, p99 {accepted_latency.get('p99_ms')} ms)")
     if errors:
@@ -216,8 +225,71 @@ def main() -> None:
           f"(lost {len(check['lost'])}, duplicated {len(check['duplicated'])}, wrong bytes/CID "
           f"{len(check['mismatched'])}, stored though refused {len(check['stored_but_refused'])})")
     print(f"  target (zero lost, p99 <= {TARGET_P99_MS:.0f} ms): {'met' if met else 'MISSED'}")
-    print(json.dumps({"uploads": args.uploads, "rows": args.rows, "servers": args.servers, "statuses": statuses, "wall_s": round(wall, 2),
-                      "latency": latency, "accepted_latency": accepted_latency, "check": check}))
+    print(json.dumps({"server": kind, "uploads": args.uploads, "rows": args.rows, "servers": args.servers,
+                      "sequential": args.sequential, "statuses": statuses, "wall_s": round(burst["wall_s"], 2),
+                      "server_cpu_s": round(burst["server_cpu_s"], 2), "server_cpu_ms_per_upload": round(per_upload_ms, 1),
+                      "client_cpu_s": round(burst["client_cpu_s"], 2), "latency": latency,
+                      "accepted_latency": accepted_latency, "check": check, "met": met}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--uploads", type=int, default=200)
+    parser.add_argument("--rows", type=int, default=5000)
+    parser.add_argument(
+        "--server", choices=["daphne", "uvicorn", "both"], default="daphne",
+        help="the ASGI server for HTTP; 'both' measures daphne, then uvicorn, in the same run "
+        "(same database and round, each with its own models)",
+    )
+    parser.add_argument(
+        "--servers", type=int, default=None,
+        help="server processes sharing the uploads: daphne processes (one port each, spread "
+        "round-robin as a proxy would) or uvicorn workers (default: 1 with --server daphne, else 4)",
+    )
+    parser.add_argument(
+        "--sequential", action="store_true",
+        help="send the uploads one after another (per-upload cost) instead of all at once",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the processes' logs and files")
+    args = parser.parse_args()
+    if args.servers is None:
+        args.servers = 1 if args.server == "daphne" else DEFAULT_UVICORN_WORKERS
+    if not 1 <= args.uploads <= 1000 or not 10 <= args.rows <= 100_000 or not 1 <= args.servers <= 8:
+        parser.error("--uploads 1..1000, --rows 10..100000 and --servers 1..8 keep the run bounded")
+    kinds = ["daphne", "uvicorn"] if args.server == "both" else [args.server]
+    limit = raise_open_file_limit(4 * args.uploads + 1024)
+    require_services()
+    work = workdir("uploads")
+    stack = create_stack(work)
+    results = []
+    try:
+        stack.start_worker()
+        stack.wait_worker()
+        django_for(stack)
+        ids, all_modelers = setup_round(args.uploads * len(kinds), args.rows)
+        round_info = None
+        for k, kind in enumerate(kinds):
+            ports = stack.start_servers(kind, args.servers)
+            stack.wait_http(ports=ports)
+            if round_info is None:
+                round_info = httpx.get(f"http://127.0.0.1:{ports[0]}/api/tournaments/{SLUG}/rounds/1", timeout=30).json()
+                seal_uploads(round_info, all_modelers, ids)
+            asyncio.run(warm(ports, args.servers))
+            batch = all_modelers[k * args.uploads:(k + 1) * args.uploads]
+            pids = stack.server_pids(kind)
+            burst = asyncio.run(upload_all(ports, batch, pids, args.sequential))
+            stack.check_alive()
+            results.append((kind, batch, burst, verify(batch)))
+            for name in [name for name in stack.procs if name.startswith(kind)]:
+                stack.stop_process(name)
+    finally:
+        stack.stop()
+        if args.keep:
+            print(f"process logs kept in {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    for kind, batch, burst, check in results:
+        report(args, kind, batch, burst, check, round_info, limit)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The production profile as real processes: a fresh PostgreSQL database, a Redis database of
-its own, `daphne config.asgi:application`, `celery -A config worker` and `celery -A config
-beat`, each on this machine's free ports, each with the same env vars an operator would set.
+its own, the ASGI server (`daphne config.asgi:application`, or `uvicorn` with N worker
+processes), `celery -A config worker` and `celery -A config beat`, each on this machine's free
+ports, each with the same env vars an operator would set.
 
 Used by the production suite (tests/production/) and the load scripts (tests/load/). Every
 process is started here in its own session and stopped here by its process-group id.
@@ -35,6 +36,37 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def uvicorn_argv(uvicorn_bin: str, host: str, port: int, workers: int) -> list[str]:
+    """uvicorn as README's Production section runs it: `workers` processes sharing the
+    socket, the C HTTP parser (httptools) and event loop (uvloop); no lifespan protocol
+    (Channels' router has none) and no access log (the proxy keeps one; daphne writes none
+    by default either)."""
+    return [
+        uvicorn_bin, "config.asgi:application", "--host", host, "--port", str(port),
+        "--workers", str(workers), "--http", "httptools", "--loop", "uvloop",
+        "--lifespan", "off", "--no-access-log",
+    ]
+
+
+def descendants(pids: list[int]) -> list[int]:
+    """`pids` and every live process below them, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+        children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], list(pids)
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
 
 
 def services_missing() -> str | None:
@@ -115,6 +147,7 @@ class Stack:
         return proc
 
     daphne_bin = str(Path(sys.executable).with_name("daphne"))
+    uvicorn_bin = str(Path(sys.executable).with_name("uvicorn"))
 
     def start_daphne(self) -> None:
         self.port = free_port()
@@ -122,6 +155,48 @@ class Stack:
             "daphne",
             [self.daphne_bin, "-b", "127.0.0.1", "-p", str(self.port), "config.asgi:application"],
         )
+
+    def start_uvicorn(self, workers: int = 1, name: str = "uvicorn") -> int:
+        """uvicorn with `workers` processes on one port (README, Production: the command an
+        operator runs); its port becomes the stack's when no server was started before."""
+        port = free_port()
+        self.start(name, uvicorn_argv(self.uvicorn_bin, "127.0.0.1", port, workers))
+        self.port = self.port or port
+        return port
+
+    def start_servers(self, kind: str, processes: int = 1, prefix: str = "") -> list[int]:
+        """`processes` ASGI server processes of `kind` ("daphne": one process per port, as
+        behind a proxy; "uvicorn": one port, its worker processes share the socket). Returns
+        the ports; their processes are `server_pids(prefix + kind)`."""
+        if kind == "uvicorn":
+            return [self.start_uvicorn(workers=processes, name=f"{prefix}uvicorn")]
+        if kind != "daphne":
+            raise ValueError(f"unknown ASGI server {kind!r}")
+        ports = []
+        for n in range(1, processes + 1):
+            port = free_port()
+            argv = [self.daphne_bin, "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"]
+            self.start(f"{prefix}daphne" + (f"-{n}" if n > 1 else ""), argv)
+            ports.append(port)
+        self.port = self.port or ports[0]
+        return ports
+
+    def server_pids(self, prefix: str) -> list[int]:
+        """The processes started under names beginning with `prefix`, with every process they
+        started (uvicorn's workers), alive now."""
+        roots = [p.pid for name, p in self.procs.items() if name.startswith(prefix) and p.poll() is None]
+        return descendants(roots)
+
+    def stop_process(self, name: str) -> None:
+        """Stop one started process (and its process group) before the others."""
+        proc = self.procs.pop(name)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=5)
 
     def start_worker(self, concurrency: int = 2) -> None:
         self.start(
@@ -138,17 +213,25 @@ class Stack:
              "--loglevel=info", "--schedule", str(self.workdir / "beat-schedule")],
         )
 
-    def wait_http(self, timeout: float = 60) -> None:
+    def wait_http(self, timeout: float = 60, ports: list[int] | None = None) -> None:
+        """Wait until the ASGI server answers (on each of `ports`, default the stack's port):
+        a process's first request also loads the URLconf and the API modules."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self.check_alive()
-            try:
-                if httpx.get(f"{self.base_url}/api/tournaments", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise TimeoutError(f"daphne did not answer within {timeout} s:\n{self.log('daphne')[-3000:]}")
+        for port in ports or [self.port]:
+            while True:
+                self.check_alive()
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/api/tournaments", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    logs = "".join(
+                        f"--- {name} ---\n{self.log(name)[-3000:]}\n"
+                        for name in self.procs if name.startswith(("daphne", "uvicorn"))
+                    )
+                    raise TimeoutError(f"the ASGI server on port {port} did not answer within {timeout} s:\n{logs}")
+                time.sleep(0.2)
 
     def wait_worker(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
