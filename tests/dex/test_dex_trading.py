@@ -79,6 +79,7 @@ def test_the_vault_holds_the_sponsors_capital(market):
         assert dex.vault_keeper(market.vault) == market.keeper == gateway.operator
 
 
+@pytest.mark.slow  # the chain-level twin (chain/tests/test_dex_rebalance.py) runs by default
 def test_a_rebalance_that_crashed_after_a_trade_resumes_without_trading_twice(market, monkeypatch):
     round = _closed_round_with_book(market, 1)
     original = DexGateway.vault_swap
@@ -119,6 +120,7 @@ def test_a_rebalance_that_crashed_after_a_trade_resumes_without_trading_twice(ma
         assert gateway.block_number() == block
 
 
+@pytest.mark.slow  # the chain-level twin (chain/tests/test_dex_rebalance.py) runs by default
 def test_a_vault_that_does_not_reconcile_halts_trading_until_the_difference_is_booked(market, sponsor):
     dex_rebalance(round=_closed_round_with_book(market, 1))
     with use_gateway() as gateway:

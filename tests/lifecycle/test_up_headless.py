@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+# A whole `up` process on the in-process chain (~45 s): with the slow suites, which CI runs.
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
