@@ -116,16 +116,16 @@ def dex_round_target(*, round: Round, day: int, now: datetime) -> RoundTarget:
 
 
 def dex_day_contributions(
-    *, round: Round, day: int, predictions: np.ndarray, stakes: np.ndarray
+    *, round: Round, day: int, predictions: np.ndarray, weights: np.ndarray
 ) -> np.ndarray | None:
     """Each model's normalised P&L contribution (N,) over the returns from the open to day
-    `day`'s mark; `predictions` (K tokens × N models, live-id order) and `stakes` as the
-    meta-model used them. None when the round has no book or no mark for that day."""
+    `day`'s mark; `predictions` (K tokens × N models, live-id order) and the meta-model's
+    `weights` (tournaments.services.scoring.meta_model_weights). None when the round has no
+    book or no mark for that day."""
     book = DexRound.objects.filter(round=round).first()
     mark = PnlMark.objects.filter(round=round, day=day).first()
     if book is None or mark is None:
         return None
     returns = _returns(book, mark, live_ids(round=round))
-    weights = stakes if stakes.sum() > 0 else np.ones_like(stakes)
     result = pnl_contributions(gauss_rank(predictions), weights, returns, tilt=round.tournament.dex.tilt)
     return result.normalised

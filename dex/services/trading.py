@@ -6,7 +6,6 @@ trading halts when the vault does not reconcile with the ledger.
 import logging
 from datetime import datetime, timedelta
 
-import numpy as np
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F, Q
@@ -28,9 +27,9 @@ from scoring.pnl import tilt_weights
 from scoring.ranking import gauss_rank
 from tournaments import events
 from tournaments.errors import Conflict, InvalidInput
-from tournaments.fields import wei_to_tokens
 from tournaments.models import Round, RoundState, SubmissionState
-from tournaments.selectors import live_ids, predictions_matrix, stake_snapshot_map
+from tournaments.selectors import live_ids, predictions_matrix
+from tournaments.services.scoring import meta_model_weights
 from tournaments.services.submissions import round_decrypt_submissions
 
 log = logging.getLogger("arena.dex")
@@ -63,10 +62,7 @@ def meta_weights(*, round: Round, market: DexMarket) -> tuple[dict[str, float], 
     models, predictions = predictions_matrix(round=round)
     if not models:
         return {s: 1.0 / len(symbols) for s in symbols}, 0
-    snapshot = stake_snapshot_map(round=round)
-    stakes = np.array([float(wei_to_tokens(snapshot.get(m.id, 0))) for m in models])
-    if stakes.sum() <= 0:  # nothing staked: every model counts the same, as in the meta-model
-        stakes = np.ones_like(stakes)
+    stakes = meta_model_weights(round=round, models=models)
     weights = tilt_weights(gauss_rank(predictions), stakes, tilt=market.tilt)
     return dict(zip(symbols, weights.tolist(), strict=True)), len(models)
 

@@ -33,23 +33,28 @@ def _prepared_era(predictions: np.ndarray, stakes: np.ndarray, key: tuple) -> sc
     return prepared
 
 
-def _meta_model_weights(stakes_tokens: np.ndarray) -> np.ndarray:
-    # With no stake at all (e.g. a brand-new tournament) the meta-model is the plain
-    # average, so MMC stays defined; otherwise it is stake-weighted as usual.
-    if stakes_tokens.sum() <= 0:
-        return np.ones_like(stakes_tokens)
-    return stakes_tokens
+def meta_model_weights(*, round: Round, models: list) -> np.ndarray:
+    """Each model's weight in the round's meta-model: its stake at close, in tokens.
+
+    With no stake at all (e.g. a brand-new tournament) the meta-model is the plain average,
+    so MMC (and a DEX round's tilt) stays defined; otherwise it is stake-weighted as usual.
+    """
+    snapshot = stake_snapshot_map(round=round)
+    stakes = np.array([float(wei_to_tokens(snapshot.get(m.id, 0))) for m in models])
+    if stakes.sum() <= 0:
+        return np.ones_like(stakes)
+    return stakes
 
 
 def _pnl_contributions(
-    round: Round, day: int, predictions: np.ndarray, stakes: np.ndarray, n_models: int
+    round: Round, day: int, predictions: np.ndarray, weights: np.ndarray, n_models: int
 ) -> list[float | None]:
     """DEX rounds: each model's P&L contribution over the day's returns; None elsewhere."""
     if round.tournament.kind != TournamentKind.DEX:
         return [None] * n_models
     from dex.services.marks import dex_day_contributions
 
-    values = dex_day_contributions(round=round, day=day, predictions=predictions, stakes=stakes)
+    values = dex_day_contributions(round=round, day=day, predictions=predictions, weights=weights)
     if values is None:
         raise Conflict(f"round {round.number} day {day} has no P&L mark yet", code="no_mark")
     return [float(v) for v in values]
@@ -69,9 +74,7 @@ def score_round_day(*, round: Round, day: int, now: datetime) -> None:
         ScoreDay.objects.create(round=round, day=day, meta_corr=0.0, n_models=0, computed_at=now)
         round.meta_corr = None
         return
-    snapshot = stake_snapshot_map(round=round)
-    stakes = np.array([float(wei_to_tokens(snapshot.get(m.id, 0))) for m in models])
-    weights = _meta_model_weights(stakes)
+    weights = meta_model_weights(round=round, models=models)
     key = (round.id, tuple(m.id for m in models))
     try:
         prepared = _prepared_era(predictions, weights, key)
@@ -81,7 +84,7 @@ def score_round_day(*, round: Round, day: int, now: datetime) -> None:
         raise Conflict(f"round {round.number} day {day} cannot be scored: {exc}", code="unscorable") from exc
     meta_corr = float(scoring.numerai_corr(prepared.meta_model, target_values)[0])
     result_corr, result_mmc = result.corr, result.mmc
-    pnl = _pnl_contributions(round, day, predictions, stakes, len(models))
+    pnl = _pnl_contributions(round, day, predictions, weights, len(models))
     Score.objects.bulk_create(
         [
             Score(
