@@ -92,13 +92,6 @@ def _step_replay(
     )
 
 
-def _replay(demo: DemoDexMarket, dex, step: int) -> MarketReplay:
-    return _step_replay(
-        dex, _universe(demo, dex), _path(demo), seed=demo.seed, step=step,
-        arbitrageur=demo.arbitrageur, noise=demo.noise_traders,
-    )
-
-
 def demo_dex_create(
     *,
     now: datetime,
@@ -197,12 +190,16 @@ def _move_market(demo: DemoDexMarket, now: datetime) -> int:
         return 0
     with use_gateway() as gateway:
         dex = market_dex(demo.tournament.dex, gateway)
+        universe, path = _universe(demo, dex), _path(demo)
         for step in range(demo.steps_done + 1, last + 1):
             # Eras are chain time: keep the chain's clock at or past the step's moment.
             behind = demo.chain_started_at + (step - demo.warmup_steps) * era - gateway.block_timestamp()
             if behind > 0:
                 gateway.advance_time(behind)
-            _replay(demo, dex, step).step(step)
+            _step_replay(
+                dex, universe, path, seed=demo.seed, step=step, arbitrageur=demo.arbitrageur,
+                noise=demo.noise_traders,
+            ).step(step)
             DemoDexMarket.objects.filter(pk=demo.pk).update(steps_done=step)
     taken = last - demo.steps_done
     demo.steps_done = last

@@ -12,6 +12,7 @@ from eth_utils import is_address, to_checksum_address
 
 from chain.client import is_dev_chain, use_gateway
 from chain.gateway import ChainGateway
+from chain.rebalance import RebalanceLimits
 from dex.models import DEFAULT_FEATURE_WINDOWS, DexMarket, DexToken
 from dex.services.exchange import dex_for, market_dex, require_chain
 from tournaments.errors import ArenaError, InvalidInput
@@ -90,11 +91,14 @@ def _check_rules(rules: TradingRules, tournament: Tournament) -> list[str]:
         problems.append("feature_windows must be one or more positive numbers of eras")
     elif rules.history_eras < max(rules.feature_windows) + 2:
         problems.append("history_eras must exceed the longest feature window by at least 2")
-    if rules.max_attempts < 1:
-        problems.append("max_attempts must be at least 1")
-    worst = rules.slippage_bps + (rules.max_attempts - 1) * rules.retry_widening_bps
-    if rules.slippage_bps < 0 or rules.retry_widening_bps < 0 or worst >= 10_000:
-        problems.append("slippage limits must be 0 or more and allow less than a 100% loss")
+    try:  # the keeper's own checks of its limits
+        RebalanceLimits(
+            slippage_bps=rules.slippage_bps,
+            retry_widening_bps=rules.retry_widening_bps,
+            max_attempts=rules.max_attempts,
+        )
+    except ValueError as exc:
+        problems.append(str(exc))
     # One vault trades one round at a time: a round must resolve before the next one closes
     # and rebalances, or two rounds would claim the same P&L.
     if horizon(tournament) > tournament.round_interval:

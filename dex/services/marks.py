@@ -93,9 +93,11 @@ def dex_round_target(*, round: Round, day: int, now: datetime) -> RoundTarget:
     book = DexRound.objects.get(round=round)
     symbols = live_ids(round=round)
     mark = PnlMark.objects.filter(round=round, day=day).first()
-    if mark is None:
+    taken_now = mark is None
+    if taken_now:
         mark = dex_round_mark(round=round, now=now)
-        target = day_target(book, mark, symbols)
+    target = day_target(book, mark, symbols)
+    if taken_now:
         if len(np.unique(target)) < 2:
             # Kept as a plain mark; the day's target waits for prices to move.
             raise Conflict(
@@ -103,8 +105,6 @@ def dex_round_target(*, round: Round, day: int, now: datetime) -> RoundTarget:
                 code="no_target",
             )
         PnlMark.objects.filter(pk=mark.pk).update(day=day)
-        mark.day = day
-    target = day_target(book, mark, symbols)
     csv = pd.DataFrame({"id": symbols, "target": target}).to_csv(index=False).encode()
     return round_target_upload(
         round=round,
