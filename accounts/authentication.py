@@ -2,27 +2,34 @@
 
 from rest_framework import authentication, exceptions
 
-from accounts.models import ApiKey
+from accounts.selectors import api_key_with_user
 from accounts.services import api_key_touch, hash_api_key
+
+KEYWORDS = ("bearer", "token")
+
+
+def bearer_key(request) -> str | None:
+    """The raw key of `Authorization: Bearer <key>` (or `Token <key>`); None without one or
+    when the header is malformed."""
+    header = authentication.get_authorization_header(request).decode("latin-1").split()
+    if len(header) != 2 or header[0].lower() not in KEYWORDS:
+        return None
+    return header[1]
 
 
 class ApiKeyAuthentication(authentication.BaseAuthentication):
-    keywords = ("bearer", "token")
-
     def authenticate(self, request):
         header = authentication.get_authorization_header(request).decode("latin-1").split()
-        if not header or header[0].lower() not in self.keywords:
+        if not header or header[0].lower() not in KEYWORDS:
             return None
         if len(header) != 2:
             raise exceptions.AuthenticationFailed(
                 "malformed Authorization header: expected 'Bearer <api key>'"
             )
         raw_key = header[1]
-        try:
-            # key_hash is unique: get() needs no ORDER BY, unlike first()
-            api_key = ApiKey.objects.select_related("user").get(key_hash=hash_api_key(raw_key))
-        except ApiKey.DoesNotExist:
-            raise exceptions.AuthenticationFailed("invalid API key") from None
+        api_key = api_key_with_user(hash_api_key(raw_key))
+        if api_key is None:
+            raise exceptions.AuthenticationFailed("invalid API key")
         if not api_key.is_active:
             raise exceptions.AuthenticationFailed("this API key was revoked")
         if not api_key.user.is_active:

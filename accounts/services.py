@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import ApiKey, ApiScope
+from config.lean_sql import column, table
 
 KEY_PREFIX = "arena_"
 
@@ -59,5 +60,11 @@ def api_key_touch(*, api_key: ApiKey) -> None:
     """Record use; at most once a minute so reads don't turn into writes on every call."""
     now = timezone.now()
     if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > 60:
-        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        # SQL, not QuerySet.update: it runs in the request path (config/lean_sql.py).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table(ApiKey)} SET {column(ApiKey, 'last_used_at')} = %s "
+                f"WHERE {column(ApiKey, 'id')} = %s",
+                [connection.ops.adapt_datetimefield_value(now), api_key.pk],
+            )
         api_key.last_used_at = now
