@@ -1,6 +1,7 @@
 """Reads: every query the views, APIs and services share."""
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
@@ -8,10 +9,14 @@ import numpy as np
 import pandas as pd
 from arena_client.cid import cid_digest
 from arena_client.validation import read_predictions, validate_predictions
+from django.contrib.auth.models import User
+from django.db import connection
 from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from accounts.models import ApiKey
 from chain.merkle import MerkleTree, commitment_leaf_hash
+from config.lean_sql import Part, column, select_list, split_row, table
 from tournaments.blobs import blob_store
 from tournaments.errors import Conflict, NotAllowed, NotFound
 from tournaments.models import (
@@ -36,6 +41,82 @@ from tournaments.tables import read_table
 UNSETTLED = [RoundState.CLOSED, RoundState.SCORING, RoundState.RESOLVED]
 
 log = logging.getLogger("arena.selectors")
+
+
+# --- The upload path: SQL rather than QuerySets (config/lean_sql.py) ----------------------
+
+
+def round_open_for_upload(*, tournament_id: int, now: datetime) -> Round | None:
+    """The latest round of the tournament that is open and has opened by `now`, with
+    `has_key` (whether its public key exists), in one statement."""
+    rounds = Round.objects.raw(
+        f"SELECT r.*, EXISTS (SELECT 1 FROM {table(RoundKey)} k "
+        f"WHERE k.{column(RoundKey, 'round')} = r.{column(Round, 'id')}) AS has_key "
+        f"FROM {table(Round)} r WHERE r.{column(Round, 'tournament')} = %s "
+        f"AND r.{column(Round, 'state')} = %s AND r.{column(Round, 'opens_at')} <= %s "
+        f"ORDER BY r.{column(Round, 'number')} DESC LIMIT 1",
+        [tournament_id, RoundState.OPEN.value, connection.ops.adapt_datetimefield_value(now)],
+    )
+    return next(iter(rounds), None)
+
+
+@dataclass(frozen=True)
+class UploadContext:
+    """Everything an API upload checks, read in one statement: the key and its user, the
+    model and its tournament (id and slug), and the round open for uploads (None when
+    there is none) with `has_key`. Instances carry only these fields (config/lean_sql.py)."""
+
+    api_key: ApiKey
+    model: ModelSlot | None
+    round: Round | None
+
+
+_UPLOAD_PARTS = (
+    Part(ApiKey, "k", ("id", "user_id", "scopes", "last_used_at", "revoked_at")),
+    Part(User, "u", ("id", "username", "is_active", "is_staff", "is_superuser")),
+    Part(ModelSlot, "m", ("id", "owner_id", "tournament_id")),
+    Part(Tournament, "t", ("id", "slug")),
+    Part(Round, "r", ("id", "tournament_id", "number", "state", "opens_at", "closes_at")),
+)
+
+
+def upload_context(*, key_hash: str, model_id: int, now: datetime) -> UploadContext | None:
+    """The upload's context (UploadContext), or None when no key has this hash."""
+    latest_open = (
+        f"SELECT r2.{column(Round, 'id')} FROM {table(Round)} r2 "
+        f"WHERE r2.{column(Round, 'tournament')} = m.{column(ModelSlot, 'tournament')} "
+        f"AND r2.{column(Round, 'state')} = %s AND r2.{column(Round, 'opens_at')} <= %s "
+        f"ORDER BY r2.{column(Round, 'number')} DESC LIMIT 1"
+    )
+    has_key = (
+        f"EXISTS (SELECT 1 FROM {table(RoundKey)} rk "
+        f"WHERE rk.{column(RoundKey, 'round')} = r.{column(Round, 'id')})"
+    )
+    sql = (
+        f"SELECT {select_list(*_UPLOAD_PARTS)}, {has_key} FROM {table(ApiKey)} k "
+        f"JOIN {table(User)} u ON u.{column(User, 'id')} = k.{column(ApiKey, 'user')} "
+        f"LEFT JOIN {table(ModelSlot)} m ON m.{column(ModelSlot, 'id')} = %s "
+        f"LEFT JOIN {table(Tournament)} t "
+        f"ON t.{column(Tournament, 'id')} = m.{column(ModelSlot, 'tournament')} "
+        f"LEFT JOIN {table(Round)} r ON r.{column(Round, 'id')} = ({latest_open}) "
+        f"WHERE k.{column(ApiKey, 'key_hash')} = %s"
+    )
+    params = [
+        model_id, RoundState.OPEN.value, connection.ops.adapt_datetimefield_value(now), key_hash,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    api_key, user, model, tournament, round = split_row(row[:-1], *_UPLOAD_PARTS)
+    api_key.user = user
+    if model is not None:
+        model.tournament = tournament
+    if round is not None:
+        round.tournament = tournament
+        round.has_key = bool(row[-1])
+    return UploadContext(api_key=api_key, model=model, round=round)
 
 
 def tournament_list(*, include_archived: bool = False) -> QuerySet[Tournament]:

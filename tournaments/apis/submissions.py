@@ -1,6 +1,7 @@
 """Sealed prediction uploads, their history with signed receipts, and inclusion proofs."""
 
-from django.http.multipartparser import parse_header_parameters
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers, status
@@ -21,6 +22,7 @@ from config.api_tools import (
 )
 from tournaments import selectors
 from tournaments.apis.common import TAG_SUBMISSIONS, get_model
+from tournaments.apis.upload_lane import THROTTLED_MARK, envelope_name, sealed_upload
 from tournaments.errors import NotAllowed, NotFound
 from tournaments.models import RoundState, Submission
 from tournaments.services.receipts import submission_receipt
@@ -37,7 +39,6 @@ STATES = (
     "received: stored sealed, unreadable before close; valid: opened after close, passed the "
     "rules, scored; invalid: could not be opened or broke the rules (see `error`), not scored"
 )
-DEFAULT_ENVELOPE_NAME = "predictions.sealed"
 
 
 class EnvelopeParser(BaseParser):
@@ -93,8 +94,7 @@ def _envelope_from(request: Request) -> tuple[bytes, str]:
         EnvelopeParser.media_type
     ):
         data = request.data if isinstance(request.data, bytes) else b""
-        _, params = parse_header_parameters(request.headers.get("Content-Disposition", ""))
-        return data, params.get("filename") or DEFAULT_ENVELOPE_NAME
+        return data, envelope_name(request)
     serializer = FileUploadSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
     upload = serializer.validated_data["file"]
@@ -104,6 +104,25 @@ def _envelope_from(request: Request) -> tuple[bytes, str]:
 class SubmissionUploadApi(APIView):
     permission_classes = [HasScope("submit")]
     parser_classes = [MultiPartParser, FormParser, EnvelopeParser]
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        """The full view behind upload_lane.sealed_upload, which answers the common upload
+        (a raw envelope with an API key) itself and hands everything else on."""
+        full_view = super().as_view(**initkwargs)
+
+        def view(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            answered = sealed_upload(
+                request, kwargs["model_id"], cls, SubmissionOutputSerializer
+            )
+            return answered or full_view(request, *args, **kwargs)
+
+        view.cls, view.initkwargs = cls, initkwargs
+        return csrf_exempt(view)
+
+    def get_throttles(self):
+        # A request the lane counted and then handed on (to word an error) counts once.
+        return [] if getattr(self.request, THROTTLED_MARK, False) else super().get_throttles()
 
     @operation(
         summary="Upload sealed predictions for the open round",

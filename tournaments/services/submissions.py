@@ -32,14 +32,14 @@ from arena_client.validation import (
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from config.lean_sql import insert_row
 from tournaments import events
 from tournaments.blobs import blob_store
 from tournaments.errors import Conflict, InvalidInput, NotAllowed, TooLarge
-from tournaments.models import ModelSlot, Round, RoundKey, RoundState, Submission, SubmissionState
-from tournaments.selectors import live_ids
+from tournaments.models import ModelSlot, Round, RoundState, Submission, SubmissionState
+from tournaments.selectors import live_ids, round_open_for_upload
 from tournaments.services.receipts import receipt_sign, submission_receipt
 from tournaments.services.round_keys import round_private_key
 
@@ -51,17 +51,10 @@ CSV_NAME = "predictions.csv"
 PARQUET_NAME = "predictions.parquet"
 
 
-def _open_round_for_upload(model: ModelSlot, now: datetime) -> Round:
-    """The round open for uploads now, with `has_key` (whether its public key exists) in the
-    same query; Conflict, naming the last close and the next opening, when there is none."""
-    round = (
-        Round.objects.filter(
-            tournament_id=model.tournament_id, state=RoundState.OPEN, opens_at__lte=now
-        )
-        .annotate(has_key=Exists(RoundKey.objects.filter(round=OuterRef("pk"))))
-        .order_by("-number")
-        .first()
-    )
+def _open_round_for_upload(model: ModelSlot, now: datetime, found: Round | None) -> Round:
+    """The round open for uploads now (`found`, when the caller read it already), with
+    `has_key`; Conflict, naming the last close and the next opening, when there is none."""
+    round = found or round_open_for_upload(tournament_id=model.tournament_id, now=now)
     if round is None or now >= round.closes_at:
         latest = model.tournament.rounds.exclude(state=RoundState.SCHEDULED).order_by("-number").first()
         nxt = model.tournament.rounds.filter(state=RoundState.SCHEDULED).order_by("number").first()
@@ -119,18 +112,25 @@ def _check_envelope(data: bytes) -> None:
 
 
 def submission_upload(
-    *, model: ModelSlot, by: User, data: bytes, filename: str, now: datetime | None = None
+    *,
+    model: ModelSlot,
+    by: User,
+    data: bytes,
+    filename: str,
+    now: datetime | None = None,
+    open_round: Round | None = None,
 ) -> Submission:
     """Store a sealed envelope for the open round and sign its receipt.
 
     `data` is the envelope (arena_client.sealing.seal of the predictions file, with
-    submission_info(tournament slug, round number, model id)). A refused upload stores
-    nothing; the previous upload still counts.
+    submission_info(tournament slug, round number, model id)). `open_round`, when the
+    caller has read it already (selectors.upload_context), saves reading it again. A refused
+    upload stores nothing; the previous upload still counts.
     """
     now = now or timezone.now()
     if model.owner_id != by.id:
         raise NotAllowed("you can only submit for your own models")
-    round = _open_round_for_upload(model, now)
+    round = _open_round_for_upload(model, now, open_round)
     if not round.has_key:
         raise Conflict(
             f"round {round.number} has no public key, so nothing can be sealed for it",
@@ -159,7 +159,7 @@ def submission_upload(
         submission.receipt_signature = receipt_sign(
             receipt=submission_receipt(submission=submission)
         ).hex()
-        submission.save()
+        insert_row(submission)  # Model.save() without the compiler: config/lean_sql.py
         events.submission_changed(submission)
     return submission
 
