@@ -47,6 +47,7 @@ class FileBlobStore:
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, path)
+            _fsync_directory(path.parent)  # the new name is on disk too, not only the bytes
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
@@ -61,6 +62,14 @@ class FileBlobStore:
 
     def exists(self, cid: str) -> bool:
         return self._path(cid).exists()
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 @lru_cache(maxsize=4)
