@@ -22,6 +22,7 @@ Traffic goes only to 127.0.0.1; the run is bounded in uploads, rows and time.
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import time
 from datetime import timedelta
@@ -40,7 +41,13 @@ from tests.load.common import (
 from tests.production.stack import create_stack
 
 TARGET_P99_MS = 1000.0
-DEFAULT_UVICORN_WORKERS = 4
+
+
+def default_servers() -> int:
+    """One ASGI process per core, as README's Production section runs them: each process
+    serves requests under one GIL, so a CPU-bound burst needs one per core."""
+    return max(1, min(8, os.cpu_count() or 1))
+
 SLUG = "load-uploads"
 
 
@@ -244,7 +251,8 @@ def main() -> None:
     parser.add_argument(
         "--servers", type=int, default=None,
         help="server processes sharing the uploads: daphne processes (one port each, spread "
-        "round-robin as a proxy would) or uvicorn workers (default: 1 with --server daphne, else 4)",
+        "round-robin as a proxy would) or uvicorn workers (default: one per core, "
+        f"{default_servers()} here)",
     )
     parser.add_argument(
         "--sequential", action="store_true",
@@ -253,7 +261,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the processes' logs and files")
     args = parser.parse_args()
     if args.servers is None:
-        args.servers = 1 if args.server == "daphne" else DEFAULT_UVICORN_WORKERS
+        args.servers = default_servers()
     if not 1 <= args.uploads <= 1000 or not 10 <= args.rows <= 100_000 or not 1 <= args.servers <= 8:
         parser.error("--uploads 1..1000, --rows 10..100000 and --servers 1..8 keep the run bounded")
     kinds = ["daphne", "uvicorn"] if args.server == "both" else [args.server]
