@@ -26,10 +26,11 @@ the browser side) is documented in README "Live leaderboards and the production 
 import asyncio
 import json
 import logging
+import os
 import threading
 from dataclasses import dataclass
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 from django.db import transaction
@@ -400,7 +401,11 @@ def note_server_loop(loop: asyncio.AbstractEventLoop) -> None:
     _server_loop = loop
 
 
-def _deliver(messages: list[tuple[str, dict]]) -> None:
+def _deliver(messages: list[tuple[str, dict]], *, wait: bool = True) -> None:
+    """Send `messages` (group, message) on the channel layer. `wait=False` lets a request
+    thread of the ASGI server hand the send to the server's loop and go on (for messages
+    whose order does not matter, such as a private view's refresh): the thread would
+    otherwise sit idle until the loop has done the Redis round trip."""
     layer = get_channel_layer()
     if layer is None or not messages:
         return
@@ -410,6 +415,11 @@ def _deliver(messages: list[tuple[str, dict]]) -> None:
         # keeps every group's own order; it saves a Redis round trip per group.
         await asyncio.gather(*(layer.group_send(group, message) for group, message in messages))
 
+    request_loop = _request_thread_loop()
+    if not wait and request_loop is not None:
+        future = asyncio.run_coroutine_threadsafe(send_all(), request_loop)
+        future.add_done_callback(lambda done: _log_failed_push(done, len(messages)))
+        return
     try:
         loop = _server_loop
         if (
@@ -430,6 +440,21 @@ def _deliver(messages: list[tuple[str, dict]]) -> None:
             async_to_sync(send_all)()
     except Exception:  # noqa: BLE001 - a failed push must never undo or fail a committed change
         log.exception("push of %d message(s) failed", len(messages))
+
+
+def _request_thread_loop() -> asyncio.AbstractEventLoop | None:
+    """The ASGI server's running loop when this thread runs a request for it (asgiref's
+    sync_to_async records it for the thread, as async_to_sync uses it); else None."""
+    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    if loop is None or getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) != os.getpid():
+        return None
+    return loop if loop.is_running() and not loop.is_closed() else None
+
+
+def _log_failed_push(future, count: int) -> None:
+    error = None if future.cancelled() else future.exception()
+    if error is not None:
+        log.error("push of %d message(s) failed", count, exc_info=error)
 
 
 # --- Hooks for services ------------------------------------------------------------------
@@ -471,7 +496,8 @@ def _private_refresh_on_commit(tournament_id: int, owner_id: int, slug: str | No
 
         name = slug or Tournament.objects.filter(pk=tournament_id).values_list("slug", flat=True).first()
         if name:
-            _deliver([(private_group(name, owner_id), {"type": "private.refresh"})])
+            # A refresh carries no data, so it needs no order: the request need not wait.
+            _deliver([(private_group(name, owner_id), {"type": "private.refresh"})], wait=False)
 
     transaction.on_commit(send)
 

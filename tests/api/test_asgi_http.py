@@ -6,11 +6,13 @@ import json
 
 import pytest
 from arena_client.cid import cid_for_bytes
+from channels.layers import get_channel_layer
 from channels.testing import HttpCommunicator
 from django.db import connections
 
 from config.asgi import application
-from tests.builders import csv_bytes, make_frame
+from tests.builders import csv_bytes, make_frame, predictions_csv, seal_for
+from tournaments.events import private_group
 from tournaments.models import DatasetVersion
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the handler's threads read the data
@@ -58,3 +60,35 @@ def test_errors_keep_the_api_shape_and_a_body_is_read(tournament):
     assert response["status"] == 401
     assert json.loads(response["body"])["error"]["code"] == "unauthorized"
     assert call("GET", "/no/such/page")["status"] == 404
+
+
+def test_an_upload_through_the_server_refreshes_its_owners_private_view(
+    open_round, model, modeler, make_key, live_ids
+):
+    # The lane hands the refresh to the server's loop without waiting (events._deliver
+    # wait=False); the owner's private group still receives it.
+    envelope = seal_for(open_round, model, predictions_csv(live_ids))
+    key = make_key(modeler, "submit")
+
+    async def main():
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add(private_group(open_round.tournament.slug, modeler.id), channel)
+        comm = HttpCommunicator(
+            application, "POST", f"/api/models/{model.id}/submissions", body=envelope,
+            headers=HEADERS + [
+                (b"content-type", b"application/octet-stream"),
+                (b"content-length", str(len(envelope)).encode()),
+                (b"authorization", f"Bearer {key}".encode()),
+            ],
+        )
+        response = await comm.get_response(timeout=10)
+        return response, await asyncio.wait_for(layer.receive(channel), timeout=5)
+
+    try:
+        response, message = asyncio.run(main())
+    finally:
+        connections.close_all()
+    assert response["status"] == 201, response["body"]
+    assert json.loads(response["body"])["cid"] == cid_for_bytes(envelope)
+    assert message == {"type": "private.refresh"}
