@@ -30,6 +30,7 @@ from datetime import timedelta
 import httpx
 
 from tests.builders import csv_bytes, make_frame, predictions_csv
+from tests.load import rawhttp
 from tests.load.common import (
     django_for,
     process_cpu_s,
@@ -96,57 +97,83 @@ def seal_uploads(round_info: dict, modelers: list[dict], ids: list[str]) -> None
         m["sealed"] = bool(public_key)
 
 
+def _raw_request(port: int, m: dict) -> bytes:
+    """The upload as arena_client.api.submit sends it (the envelope as the raw body), as
+    bytes ready to write."""
+    return rawhttp.build_request(
+        "POST", f"127.0.0.1:{port}", f"/api/models/{m['model_id']}/submissions",
+        {"Authorization": f"Bearer {m['key']}", "Content-Type": "application/octet-stream",
+         "Content-Disposition": f'attachment; filename="{m["filename"]}"'},
+        m["data"],
+    )
+
+
+async def _send_httpx(client: httpx.AsyncClient, port: int, m: dict) -> None:
+    url = f"http://127.0.0.1:{port}/api/models/{m['model_id']}/submissions"
+    auth = {"Authorization": f"Bearer {m['key']}"}
+    if m["sealed"]:
+        response = await client.post(url, content=m["data"], headers=auth | {
+            "Content-Type": "application/octet-stream",
+            "Content-Disposition": f'attachment; filename="{m["filename"]}"',
+        })
+    else:
+        response = await client.post(url, headers=auth, files={"file": (m["filename"], m["data"])})
+    m["status"] = response.status_code
+    json_body = response.headers.get("content-type", "").startswith("application/json")
+    m["body"] = response.json() if json_body else response.text[:300]
+
+
 async def upload_all(
-    ports: list[int], modelers: list[dict], servers: list[int], sequential: bool = False
+    ports: list[int], modelers: list[dict], servers: list[int], sequential: bool = False,
+    client_kind: str = "raw",
 ) -> dict:
+    """Send every upload (at once, or one by one with `sequential`) and time each.
+    `client_kind` "raw" writes prepared bytes (tests/load/rawhttp.py), "httpx" uses httpx;
+    both open one connection per upload, spread round-robin over `ports` as a proxy would."""
     limits = httpx.Limits(max_connections=len(modelers), max_keepalive_connections=0)
+    use_raw = client_kind == "raw" and all(m["sealed"] for m in modelers)
+    prepared = [_raw_request(ports[i % len(ports)], m) if use_raw else None for i, m in enumerate(modelers)]
     async with httpx.AsyncClient(limits=limits, timeout=120) as client:
         start = asyncio.Event()
 
         async def one(i: int, m: dict) -> None:
             await start.wait()
+            port = ports[i % len(ports)]
             t0 = time.perf_counter()
             try:
-                # Spread round-robin over the ASGI processes, as a proxy in front would.
-                base = f"http://127.0.0.1:{ports[i % len(ports)]}"
-                url = f"{base}/api/models/{m['model_id']}/submissions"
-                auth = {"Authorization": f"Bearer {m['key']}"}
-                if m["sealed"]:
-                    # As arena_client.api.submit sends it: the envelope as the raw body.
-                    response = await client.post(url, content=m["data"], headers=auth | {
-                        "Content-Type": "application/octet-stream",
-                        "Content-Disposition": f'attachment; filename="{m["filename"]}"',
-                    })
+                if use_raw:
+                    response = await rawhttp.send("127.0.0.1", port, prepared[i])
+                    m["status"] = response.status
+                    json_body = response.headers.get("content-type", "").startswith("application/json")
+                    m["body"] = response.json() if json_body else response.body[:300].decode(errors="replace")
                 else:
-                    response = await client.post(url, headers=auth, files={"file": (m["filename"], m["data"])})
-                m["status"] = response.status_code
-                m["body"] = response.json() if response.headers.get("content-type", "").startswith("application/json") else response.text[:300]
-            except httpx.HTTPError as exc:
+                    await _send_httpx(client, port, m)
+            except (TimeoutError, httpx.HTTPError, OSError, asyncio.IncompleteReadError) as exc:
                 m["status"], m["body"] = None, f"{type(exc).__name__}: {exc}"
             m["latency"] = time.perf_counter() - t0
+
+        def cpu_now() -> tuple[float, float]:
+            return sum(process_cpu_s(pid) for pid in servers), time.process_time()
 
         if sequential:
             # One at a time: what one upload costs the server, with nothing else going on.
             start.set()
-            server_cpu0, client_cpu0 = sum(process_cpu_s(pid) for pid in servers), time.process_time()
-            began = time.perf_counter()
+            (server_cpu0, client_cpu0), began = cpu_now(), time.perf_counter()
             for i, m in enumerate(modelers):
                 await one(i, m)
-            return {
-                "wall_s": time.perf_counter() - began,
-                "server_cpu_s": sum(process_cpu_s(pid) for pid in servers) - server_cpu0,
-                "client_cpu_s": time.process_time() - client_cpu0,
-            }
-        tasks = [asyncio.create_task(one(i, m)) for i, m in enumerate(modelers)]
-        await asyncio.sleep(0.2)  # every request is ready; then they all go at once
-        server_cpu0, client_cpu0 = sum(process_cpu_s(pid) for pid in servers), time.process_time()
-        began = time.perf_counter()
-        start.set()
-        await asyncio.gather(*tasks)
+        else:
+            tasks = [asyncio.create_task(one(i, m)) for i, m in enumerate(modelers)]
+            await asyncio.sleep(0.2)  # every request is ready; then they all go at once
+            (server_cpu0, client_cpu0), began = cpu_now(), time.perf_counter()
+            start.set()
+            await asyncio.gather(*tasks)
+        wall = time.perf_counter() - began
+        server_cpu1, client_cpu1 = cpu_now()
         return {
-            "wall_s": time.perf_counter() - began,
-            "server_cpu_s": sum(process_cpu_s(pid) for pid in servers) - server_cpu0,
-            "client_cpu_s": time.process_time() - client_cpu0,
+            "wall_s": wall,
+            "server_cpu_s": server_cpu1 - server_cpu0,
+            "client_cpu_s": client_cpu1 - client_cpu0,
+            "client": "raw" if use_raw else "httpx",
         }
 
 
@@ -223,7 +250,7 @@ def report(args, kind: str, batch: list[dict], burst: dict, check: dict, round_i
           f"(PostgreSQL + Redis), open-file limit {limit}")
     print(f"  statuses: {statuses}; all answered in {burst['wall_s']:.2f} s; CPU meanwhile: {kind} "
           f"{burst['server_cpu_s']:.2f} s ({per_upload_ms:.1f} ms per upload), this script's client "
-          f"{burst['client_cpu_s']:.2f} s")
+          f"({burst['client']}) {burst['client_cpu_s']:.2f} s")
     print(f"  latency: p50 {latency['p50_ms']} ms, p99 {latency['p99_ms']} ms, max {latency['max_ms']} ms "
           f"(accepted only: p50 {accepted_latency.get('p50_ms')} ms, p99 {accepted_latency.get('p99_ms')} ms)")
     if errors:
@@ -233,7 +260,7 @@ def report(args, kind: str, batch: list[dict], burst: dict, check: dict, round_i
           f"{len(check['mismatched'])}, stored though refused {len(check['stored_but_refused'])})")
     print(f"  target (zero lost, p99 <= {TARGET_P99_MS:.0f} ms): {'met' if met else 'MISSED'}")
     print(json.dumps({"server": kind, "uploads": args.uploads, "rows": args.rows, "servers": args.servers,
-                      "sequential": args.sequential, "statuses": statuses, "wall_s": round(burst["wall_s"], 2),
+                      "sequential": args.sequential, "client": burst["client"], "statuses": statuses, "wall_s": round(burst["wall_s"], 2),
                       "server_cpu_s": round(burst["server_cpu_s"], 2), "server_cpu_ms_per_upload": round(per_upload_ms, 1),
                       "client_cpu_s": round(burst["client_cpu_s"], 2), "latency": latency,
                       "accepted_latency": accepted_latency, "check": check, "met": met}))
@@ -257,6 +284,11 @@ def main() -> None:
     parser.add_argument(
         "--sequential", action="store_true",
         help="send the uploads one after another (per-upload cost) instead of all at once",
+    )
+    parser.add_argument(
+        "--client", choices=["raw", "httpx"], default="raw",
+        help="'raw' writes each prepared request to its own connection (tests/load/rawhttp.py: "
+        "least client CPU on the servers' cores); 'httpx' sends them with httpx",
     )
     parser.add_argument("--keep", action="store_true", help="keep the processes' logs and files")
     args = parser.parse_args()
@@ -285,7 +317,7 @@ def main() -> None:
             asyncio.run(warm(ports, args.servers))
             batch = all_modelers[k * args.uploads:(k + 1) * args.uploads]
             pids = stack.server_pids(kind)
-            burst = asyncio.run(upload_all(ports, batch, pids, args.sequential))
+            burst = asyncio.run(upload_all(ports, batch, pids, args.sequential, args.client))
             stack.check_alive()
             results.append((kind, batch, burst, verify(batch)))
             for name in [name for name in stack.procs if name.startswith(kind)]:
