@@ -5,6 +5,7 @@ import os
 import resource
 import statistics
 import sys
+import threading
 from pathlib import Path
 
 from tests.production.stack import Stack, services_missing
@@ -39,6 +40,47 @@ def process_cpu_s(pid: int) -> float:
     """CPU seconds (user + system) a process has used so far, from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class MachineSampler:
+    """The whole machine's busy CPU (in cores), sampled every `interval` seconds from
+    /proc/stat on a thread while a burst runs: a window where it drops to near zero is a
+    stall (everyone waiting on the disk or a lock), not a lack of work."""
+
+    def __init__(self, interval: float = 0.1):
+        self.interval, self.samples = interval, []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @staticmethod
+    def _read() -> tuple[int, int]:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return sum(values) - values[3] - values[4], sum(values)  # busy (not idle/iowait), all
+
+    def _run(self) -> None:
+        cores = os.cpu_count() or 1
+        previous = self._read()
+        while not self._stop.wait(self.interval):
+            current = self._read()
+            total = current[1] - previous[1]
+            if total:
+                self.samples.append(cores * (current[0] - previous[0]) / total)
+            previous = current
+
+    def __enter__(self) -> "MachineSampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def summary(self) -> dict:
+        if not self.samples:
+            return {}
+        return {"mean_cores": round(statistics.fmean(self.samples), 2),
+                "min_cores": round(min(self.samples), 2),
+                "stalled_windows": sum(1 for s in self.samples if s < 0.5)}
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -32,6 +32,7 @@ import httpx
 from tests.builders import csv_bytes, make_frame, predictions_csv
 from tests.load import rawhttp
 from tests.load.common import (
+    MachineSampler,
     django_for,
     process_cpu_s,
     raise_open_file_limit,
@@ -152,6 +153,8 @@ async def upload_all(
                 m["status"], m["body"] = None, f"{type(exc).__name__}: {exc}"
             m["latency"] = time.perf_counter() - t0
 
+        sampler = MachineSampler()
+
         def cpu_now() -> tuple[float, float]:
             return sum(process_cpu_s(pid) for pid in servers), time.process_time()
 
@@ -164,9 +167,10 @@ async def upload_all(
         else:
             tasks = [asyncio.create_task(one(i, m)) for i, m in enumerate(modelers)]
             await asyncio.sleep(0.2)  # every request is ready; then they all go at once
-            (server_cpu0, client_cpu0), began = cpu_now(), time.perf_counter()
-            start.set()
-            await asyncio.gather(*tasks)
+            with sampler:
+                (server_cpu0, client_cpu0), began = cpu_now(), time.perf_counter()
+                start.set()
+                await asyncio.gather(*tasks)
         wall = time.perf_counter() - began
         server_cpu1, client_cpu1 = cpu_now()
         return {
@@ -174,6 +178,7 @@ async def upload_all(
             "server_cpu_s": server_cpu1 - server_cpu0,
             "client_cpu_s": client_cpu1 - client_cpu0,
             "client": "raw" if use_raw else "httpx",
+            "machine": sampler.summary(),
         }
 
 
@@ -251,6 +256,10 @@ def report(args, kind: str, batch: list[dict], burst: dict, check: dict, round_i
     print(f"  statuses: {statuses}; all answered in {burst['wall_s']:.2f} s; CPU meanwhile: {kind} "
           f"{burst['server_cpu_s']:.2f} s ({per_upload_ms:.1f} ms per upload), this script's client "
           f"({burst['client']}) {burst['client_cpu_s']:.2f} s")
+    if burst["machine"]:
+        machine = burst["machine"]
+        print(f"  machine CPU busy (100 ms windows): mean {machine['mean_cores']} cores, lowest "
+              f"{machine['min_cores']}; {machine['stalled_windows']} window(s) under 0.5 cores (stalls)")
     print(f"  latency: p50 {latency['p50_ms']} ms, p99 {latency['p99_ms']} ms, max {latency['max_ms']} ms "
           f"(accepted only: p50 {accepted_latency.get('p50_ms')} ms, p99 {accepted_latency.get('p99_ms')} ms)")
     if errors:
@@ -262,7 +271,7 @@ def report(args, kind: str, batch: list[dict], burst: dict, check: dict, round_i
     print(json.dumps({"server": kind, "uploads": args.uploads, "rows": args.rows, "servers": args.servers,
                       "sequential": args.sequential, "client": burst["client"], "statuses": statuses, "wall_s": round(burst["wall_s"], 2),
                       "server_cpu_s": round(burst["server_cpu_s"], 2), "server_cpu_ms_per_upload": round(per_upload_ms, 1),
-                      "client_cpu_s": round(burst["client_cpu_s"], 2), "latency": latency,
+                      "client_cpu_s": round(burst["client_cpu_s"], 2), "machine": burst["machine"], "latency": latency,
                       "accepted_latency": accepted_latency, "check": check, "met": met}))
 
 
