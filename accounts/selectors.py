@@ -1,6 +1,9 @@
 """Reads for accounts."""
 
+from functools import cache
+
 from django.contrib.auth.models import User
+from django.db import connection
 
 from accounts.models import ApiKey
 from config.lean_sql import column, partial_instance, table
@@ -9,16 +12,21 @@ from config.lean_sql import column, partial_instance, table
 _USER_FIELDS = ("id", "username", "is_active", "is_staff", "is_superuser")
 
 
+@cache
+def _key_with_user_sql(vendor: str) -> str:
+    """The statement, built once per database vendor: its text never changes."""
+    user_columns = ", ".join(f"u.{column(User, f)} AS user__{f}" for f in _USER_FIELDS)
+    return (
+        f"SELECT k.*, {user_columns} FROM {table(ApiKey)} k "
+        f"JOIN {table(User)} u ON u.{column(User, 'id')} = k.{column(ApiKey, 'user')} "
+        f"WHERE k.{column(ApiKey, 'key_hash')} = %s"
+    )
+
+
 def api_key_with_user(key_hash: str) -> ApiKey | None:
     """The key with this hash and its user, in one statement (every API request runs it, so
     it is SQL rather than a QuerySet: config/lean_sql.py)."""
-    user_columns = ", ".join(f"u.{column(User, f)} AS user__{f}" for f in _USER_FIELDS)
-    keys = ApiKey.objects.raw(
-        f"SELECT k.*, {user_columns} FROM {table(ApiKey)} k "
-        f"JOIN {table(User)} u ON u.{column(User, 'id')} = k.{column(ApiKey, 'user')} "
-        f"WHERE k.{column(ApiKey, 'key_hash')} = %s",
-        [key_hash],
-    )
+    keys = ApiKey.objects.raw(_key_with_user_sql(connection.vendor), [key_hash])
     api_key = next(iter(keys), None)
     if api_key is None:
         return None

@@ -3,7 +3,7 @@
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import numpy as np
 import pandas as pd
@@ -80,8 +80,9 @@ _UPLOAD_PARTS = (
 )
 
 
-def upload_context(*, key_hash: str, model_id: int, now: datetime) -> UploadContext | None:
-    """The upload's context (UploadContext), or None when no key has this hash."""
+@cache
+def _upload_context_sql(vendor: str) -> str:
+    """upload_context's statement, built once per database vendor: its text never changes."""
     latest_open = (
         f"SELECT r2.{column(Round, 'id')} FROM {table(Round)} r2 "
         f"WHERE r2.{column(Round, 'tournament')} = m.{column(ModelSlot, 'tournament')} "
@@ -92,7 +93,7 @@ def upload_context(*, key_hash: str, model_id: int, now: datetime) -> UploadCont
         f"EXISTS (SELECT 1 FROM {table(RoundKey)} rk "
         f"WHERE rk.{column(RoundKey, 'round')} = r.{column(Round, 'id')})"
     )
-    sql = (
+    return (
         f"SELECT {select_list(*_UPLOAD_PARTS)}, {has_key} FROM {table(ApiKey)} k "
         f"JOIN {table(User)} u ON u.{column(User, 'id')} = k.{column(ApiKey, 'user')} "
         f"LEFT JOIN {table(ModelSlot)} m ON m.{column(ModelSlot, 'id')} = %s "
@@ -101,11 +102,15 @@ def upload_context(*, key_hash: str, model_id: int, now: datetime) -> UploadCont
         f"LEFT JOIN {table(Round)} r ON r.{column(Round, 'id')} = ({latest_open}) "
         f"WHERE k.{column(ApiKey, 'key_hash')} = %s"
     )
+
+
+def upload_context(*, key_hash: str, model_id: int, now: datetime) -> UploadContext | None:
+    """The upload's context (UploadContext), or None when no key has this hash."""
     params = [
         model_id, RoundState.OPEN.value, connection.ops.adapt_datetimefield_value(now), key_hash,
     ]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(_upload_context_sql(connection.vendor), params)
         row = cursor.fetchone()
     if row is None:
         return None

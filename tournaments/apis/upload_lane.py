@@ -14,6 +14,7 @@ Why: a burst of uploads is CPU-bound, and DRF's cycle with three ORM queries cos
 much CPU as the upload's own work (README, "Under load").
 """
 
+from functools import cache
 from types import SimpleNamespace
 
 from arena_client.sealing import ENVELOPE_OVERHEAD
@@ -60,6 +61,11 @@ def _throttles_allow(request: HttpRequest, user, view_class) -> bool:
     return allowed
 
 
+@cache
+def _allow(view_class) -> str:
+    return ", ".join(view_class().allowed_methods)
+
+
 def sealed_upload(request: HttpRequest, model_id: int, view_class, output_serializer) -> HttpResponse | None:
     """201 with the stored submission, or None: the full view (`view_class`) answers."""
     if request.method != "POST" or request.content_type != ENVELOPE_MEDIA_TYPE:
@@ -97,5 +103,5 @@ def sealed_upload(request: HttpRequest, model_id: int, view_class, output_serial
     )
     # What DRF's APIView adds to every response.
     response["Vary"] = "Accept"
-    response["Allow"] = ", ".join(view_class().allowed_methods)
+    response["Allow"] = _allow(view_class)
     return response

@@ -5,7 +5,9 @@ and model at this time. The format is arena_client.receipts' (canonical JSON), s
 verifies it with the public key from GET /api/platform and nothing of ours.
 """
 
-from arena_client.receipts import Receipt, sign_receipt
+from functools import lru_cache
+
+from arena_client.receipts import Receipt
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -27,10 +29,15 @@ def _signing_key() -> bytes:
     return key
 
 
+@lru_cache(maxsize=2)
+def _private_key(key: bytes) -> ed25519.Ed25519PrivateKey:
+    # Loaded once per key rather than for every upload's receipt.
+    return ed25519.Ed25519PrivateKey.from_private_bytes(key)
+
+
 def platform_receipt_public_key() -> bytes:
     """The raw Ed25519 public key that verifies this platform's receipts."""
-    private = ed25519.Ed25519PrivateKey.from_private_bytes(_signing_key())
-    return private.public_key().public_bytes_raw()
+    return _private_key(_signing_key()).public_key().public_bytes_raw()
 
 
 def submission_receipt(*, submission: Submission) -> Receipt:
@@ -46,5 +53,6 @@ def submission_receipt(*, submission: Submission) -> Receipt:
 
 
 def receipt_sign(*, receipt: Receipt) -> bytes:
-    """The platform's 64-byte signature over the receipt's canonical bytes."""
-    return sign_receipt(_signing_key(), receipt)
+    """The platform's 64-byte signature over the receipt's canonical bytes (what
+    arena_client.receipts.sign_receipt computes, with the key loaded once)."""
+    return _private_key(_signing_key()).sign(receipt.canonical_bytes())
