@@ -51,11 +51,19 @@ def browser():
 
 def _log_in(driver, base: str, username: str) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
-    driver.get(base + reverse("login"))
+    login = reverse("login")
+    driver.get(base + login)
     driver.find_element(By.NAME, "username").send_keys(username)
     driver.find_element(By.NAME, "password").send_keys(PASSWORD)
     driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    # Wait for the login's redirect: a page opened before the session cookie is set would be
+    # sent back to the login form.
+    WebDriverWait(driver, 30).until(
+        lambda d: not d.execute_script("return location.pathname").startswith(login),
+        message=f"still on the login page after logging in as {username}",
+    )
 
 
 def _upload_through_the_form(driver, base: str, model, path) -> dict:
