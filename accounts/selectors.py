@@ -6,19 +6,28 @@ from django.contrib.auth.models import User
 from django.db import connection
 
 from accounts.models import ApiKey
-from config.lean_sql import column, partial_instance, table
+from config.lean_sql import Part, column, select_list, split_row, table
 
-# What a request needs of the key's user; any other field loads on first access.
-_USER_FIELDS = ("id", "username", "is_active", "is_staff", "is_superuser")
+# The key as a request sees it (request.auth), and what a request needs of its user; any
+# other user field loads on first access. Other hand-written reads that start from a key
+# (selectors.upload_context) select these parts from KEY_WITH_USER_FROM too.
+API_KEY_PART = Part(ApiKey, "k", tuple(f.attname for f in ApiKey._meta.concrete_fields))
+USER_PART = Part(User, "u", ("id", "username", "is_active", "is_staff", "is_superuser"))
+
+
+def key_with_user_from() -> str:
+    """`FROM` the key table (alias k) joined to its user (alias u)."""
+    return (
+        f"FROM {table(ApiKey)} k "
+        f"JOIN {table(User)} u ON u.{column(User, 'id')} = k.{column(ApiKey, 'user')}"
+    )
 
 
 @cache
 def _key_with_user_sql(vendor: str) -> str:
     """The statement, built once per database vendor: its text never changes."""
-    user_columns = ", ".join(f"u.{column(User, f)} AS user__{f}" for f in _USER_FIELDS)
     return (
-        f"SELECT k.*, {user_columns} FROM {table(ApiKey)} k "
-        f"JOIN {table(User)} u ON u.{column(User, 'id')} = k.{column(ApiKey, 'user')} "
+        f"SELECT {select_list(API_KEY_PART, USER_PART)} {key_with_user_from()} "
         f"WHERE k.{column(ApiKey, 'key_hash')} = %s"
     )
 
@@ -26,12 +35,11 @@ def _key_with_user_sql(vendor: str) -> str:
 def api_key_with_user(key_hash: str) -> ApiKey | None:
     """The key with this hash and its user, in one statement (every API request runs it, so
     it is SQL rather than a QuerySet: config/lean_sql.py)."""
-    keys = ApiKey.objects.raw(_key_with_user_sql(connection.vendor), [key_hash])
-    api_key = next(iter(keys), None)
-    if api_key is None:
+    with connection.cursor() as cursor:
+        cursor.execute(_key_with_user_sql(connection.vendor), [key_hash])
+        row = cursor.fetchone()
+    if row is None:
         return None
-    values = {f: getattr(api_key, f"user__{f}") for f in _USER_FIELDS}
-    # SQLite hands booleans back as 0/1 when they are not read through the ORM's converters.
-    values.update({f: bool(values[f]) for f in _USER_FIELDS if f.startswith("is_")})
-    api_key.user = partial_instance(User, values)
+    api_key, user = split_row(row, API_KEY_PART, USER_PART)
+    api_key.user = user
     return api_key

@@ -33,10 +33,9 @@ from django.urls import set_script_prefix
 
 # Threads running requests in one ASGI process. They share one GIL, so more threads only
 # help to overlap waits (database, disk); a bounded pool also keeps a burst of requests from
-# asking the database pool (DB_POOL_MAX_SIZE) for more connections than it has. In a burst
-# of 200 uploads on two daphne processes, 4 threads gave p99 0.93-1.13 s, 2 threads
-# 1.09-1.10 s and 8 threads 2.2-2.3 s: with 8, more fsyncs at once stalled the shared disk
-# (README, "Under load").
+# asking the database pool (DB_POOL_MAX_SIZE) for more connections than it has. 4 rather
+# than 8: in upload bursts 4 was never worse, and in one comparison 8 stalled the shared
+# disk with more fsyncs at once (README, "Under load", has both comparisons).
 DEFAULT_THREADS = 4
 
 

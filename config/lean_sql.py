@@ -33,10 +33,7 @@ class Part:
     fields: tuple[str, ...]
 
     def columns(self) -> str:
-        return ", ".join(
-            f"{self.alias}.{connection.ops.quote_name(self.model._meta.get_field(f).column)}"
-            for f in self.fields
-        )
+        return ", ".join(f"{self.alias}.{column(self.model, f)}" for f in self.fields)
 
 
 def select_list(*parts: Part) -> str:

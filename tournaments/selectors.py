@@ -9,12 +9,12 @@ import numpy as np
 import pandas as pd
 from arena_client.cid import cid_digest
 from arena_client.validation import read_predictions, validate_predictions
-from django.contrib.auth.models import User
 from django.db import connection
 from django.db.models import Avg, Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import ApiKey
+from accounts.selectors import API_KEY_PART, USER_PART, key_with_user_from
 from chain.merkle import MerkleTree, commitment_leaf_hash
 from config.lean_sql import Part, column, select_list, split_row, table
 from tournaments.blobs import blob_store
@@ -46,15 +46,39 @@ log = logging.getLogger("arena.selectors")
 # --- The upload path: SQL rather than QuerySets (config/lean_sql.py) ----------------------
 
 
+def _latest_open_round_sql(tournament: str) -> str:
+    """The id of the tournament's latest round that is open and has opened by a time (two
+    parameters: the open state, the time); `tournament` is the SQL naming its id."""
+    return (
+        f"SELECT r2.{column(Round, 'id')} FROM {table(Round)} r2 "
+        f"WHERE r2.{column(Round, 'tournament')} = {tournament} "
+        f"AND r2.{column(Round, 'state')} = %s AND r2.{column(Round, 'opens_at')} <= %s "
+        f"ORDER BY r2.{column(Round, 'number')} DESC LIMIT 1"
+    )
+
+
+def _has_key_sql() -> str:
+    """Whether round r has its public key."""
+    return (
+        f"EXISTS (SELECT 1 FROM {table(RoundKey)} rk "
+        f"WHERE rk.{column(RoundKey, 'round')} = r.{column(Round, 'id')})"
+    )
+
+
+@cache
+def _round_open_for_upload_sql(vendor: str) -> str:
+    """round_open_for_upload's statement, built once per database vendor."""
+    return (
+        f"SELECT r.*, {_has_key_sql()} AS has_key FROM {table(Round)} r "
+        f"WHERE r.{column(Round, 'id')} = ({_latest_open_round_sql('%s')})"
+    )
+
+
 def round_open_for_upload(*, tournament_id: int, now: datetime) -> Round | None:
     """The latest round of the tournament that is open and has opened by `now`, with
     `has_key` (whether its public key exists), in one statement."""
     rounds = Round.objects.raw(
-        f"SELECT r.*, EXISTS (SELECT 1 FROM {table(RoundKey)} k "
-        f"WHERE k.{column(RoundKey, 'round')} = r.{column(Round, 'id')}) AS has_key "
-        f"FROM {table(Round)} r WHERE r.{column(Round, 'tournament')} = %s "
-        f"AND r.{column(Round, 'state')} = %s AND r.{column(Round, 'opens_at')} <= %s "
-        f"ORDER BY r.{column(Round, 'number')} DESC LIMIT 1",
+        _round_open_for_upload_sql(connection.vendor),
         [tournament_id, RoundState.OPEN.value, connection.ops.adapt_datetimefield_value(now)],
     )
     return next(iter(rounds), None)
@@ -72,8 +96,8 @@ class UploadContext:
 
 
 _UPLOAD_PARTS = (
-    Part(ApiKey, "k", ("id", "user_id", "scopes", "last_used_at", "revoked_at")),
-    Part(User, "u", ("id", "username", "is_active", "is_staff", "is_superuser")),
+    API_KEY_PART,
+    USER_PART,
     Part(ModelSlot, "m", ("id", "owner_id", "tournament_id")),
     Part(Tournament, "t", ("id", "slug")),
     Part(Round, "r", ("id", "tournament_id", "number", "state", "opens_at", "closes_at")),
@@ -83,19 +107,9 @@ _UPLOAD_PARTS = (
 @cache
 def _upload_context_sql(vendor: str) -> str:
     """upload_context's statement, built once per database vendor: its text never changes."""
-    latest_open = (
-        f"SELECT r2.{column(Round, 'id')} FROM {table(Round)} r2 "
-        f"WHERE r2.{column(Round, 'tournament')} = m.{column(ModelSlot, 'tournament')} "
-        f"AND r2.{column(Round, 'state')} = %s AND r2.{column(Round, 'opens_at')} <= %s "
-        f"ORDER BY r2.{column(Round, 'number')} DESC LIMIT 1"
-    )
-    has_key = (
-        f"EXISTS (SELECT 1 FROM {table(RoundKey)} rk "
-        f"WHERE rk.{column(RoundKey, 'round')} = r.{column(Round, 'id')})"
-    )
+    latest_open = _latest_open_round_sql(f"m.{column(ModelSlot, 'tournament')}")
     return (
-        f"SELECT {select_list(*_UPLOAD_PARTS)}, {has_key} FROM {table(ApiKey)} k "
-        f"JOIN {table(User)} u ON u.{column(User, 'id')} = k.{column(ApiKey, 'user')} "
+        f"SELECT {select_list(*_UPLOAD_PARTS)}, {_has_key_sql()} {key_with_user_from()} "
         f"LEFT JOIN {table(ModelSlot)} m ON m.{column(ModelSlot, 'id')} = %s "
         f"LEFT JOIN {table(Tournament)} t "
         f"ON t.{column(Tournament, 'id')} = m.{column(ModelSlot, 'tournament')} "
