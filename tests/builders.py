@@ -1,9 +1,18 @@
 """Test data builders shared by the test packages (plain functions, no fixtures)."""
 
+import io
+
 import numpy as np
 import pandas as pd
 
 N_IDS = 50
+
+
+def named_file(data: bytes, name: str) -> io.BytesIO:
+    """`data` as an uploaded file called `name` (what a multipart form sends)."""
+    f = io.BytesIO(data)
+    f.name = name
+    return f
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:

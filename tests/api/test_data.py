@@ -1,21 +1,14 @@
 """Data sets: current list, downloads (bytes, filename, ETag = CID), sponsor uploads."""
 
-import io
 
 import pytest
 from arena_client.cid import cid_for_bytes
 
-from tests.builders import csv_bytes, make_frame
+from tests.builders import csv_bytes, make_frame, named_file
 from tournaments.models import DatasetVersion, RoundTarget
 from tournaments.services.lifecycle import round_close
 
 pytestmark = pytest.mark.django_db
-
-
-def _file(data: bytes, name: str) -> io.BytesIO:
-    f = io.BytesIO(data)
-    f.name = name
-    return f
 
 
 def test_current_datasets_list_training_and_the_open_rounds_live_data(api, open_round):
@@ -79,7 +72,7 @@ def test_a_scheduled_rounds_live_data_is_only_for_its_sponsor(api, key_client, t
     rnd = tournament.rounds.get(number=1)
     response = key_client(sponsor, "sponsor").post(
         "/api/tournaments/weather/rounds/1/live-data",
-        {"file": _file(csv_bytes(make_frame(with_target=False, prefix="live")), "live.csv")},
+        {"file": named_file(csv_bytes(make_frame(with_target=False, prefix="live")), "live.csv")},
         format="multipart",
     )
     assert response.status_code == 201
@@ -99,7 +92,7 @@ def test_sponsor_uploads_validation_data(key_client, sponsor, tournament):
     data = csv_bytes(make_frame(seed=3, prefix="val"))
     response = key_client(sponsor, "sponsor").post(
         "/api/tournaments/weather/datasets",
-        {"kind": "validation", "file": _file(data, "validation.csv")},
+        {"kind": "validation", "file": named_file(data, "validation.csv")},
         format="multipart",
     )
     assert response.status_code == 201
@@ -114,7 +107,7 @@ def test_data_upload_with_missing_columns_is_rejected_and_nothing_stored(key_cli
     frame = make_frame().drop(columns=["era", "target"])
     response = key_client(sponsor, "sponsor").post(
         "/api/tournaments/weather/datasets",
-        {"kind": "training", "file": _file(csv_bytes(frame), "train.csv")},
+        {"kind": "training", "file": named_file(csv_bytes(frame), "train.csv")},
         format="multipart",
     )
     assert response.status_code == 400
@@ -132,7 +125,7 @@ def test_data_upload_with_duplicate_ids_is_rejected(key_client, sponsor, tournam
     frame.loc[9, "id"] = "id004"
     response = key_client(sponsor, "sponsor").post(
         "/api/tournaments/weather/datasets",
-        {"kind": "training", "file": _file(csv_bytes(frame), "train.csv")},
+        {"kind": "training", "file": named_file(csv_bytes(frame), "train.csv")},
         format="multipart",
     )
     assert response.status_code == 400
@@ -157,7 +150,7 @@ def test_data_upload_needs_a_file_and_a_known_kind(key_client, sponsor, tourname
 def test_only_the_sponsor_uploads_data(key_client, stranger, tournament):
     response = key_client(stranger, "sponsor").post(
         "/api/tournaments/weather/datasets",
-        {"kind": "training", "file": _file(csv_bytes(make_frame()), "train.csv")},
+        {"kind": "training", "file": named_file(csv_bytes(make_frame()), "train.csv")},
         format="multipart",
     )
     assert response.status_code == 403
@@ -168,7 +161,7 @@ def test_only_the_sponsor_uploads_data(key_client, stranger, tournament):
 def test_data_upload_anonymous_is_401(api, tournament):
     response = api.post(
         "/api/tournaments/weather/datasets",
-        {"kind": "training", "file": _file(csv_bytes(make_frame()), "train.csv")},
+        {"kind": "training", "file": named_file(csv_bytes(make_frame()), "train.csv")},
         format="multipart",
     )
     assert response.status_code == 401
@@ -177,7 +170,7 @@ def test_data_upload_anonymous_is_401(api, tournament):
 def test_live_data_is_fixed_once_the_round_opens(key_client, sponsor, open_round):
     response = key_client(sponsor, "sponsor").post(
         "/api/tournaments/weather/rounds/1/live-data",
-        {"file": _file(csv_bytes(make_frame(with_target=False, prefix="x")), "live.csv")},
+        {"file": named_file(csv_bytes(make_frame(with_target=False, prefix="x")), "live.csv")},
         format="multipart",
     )
     assert response.status_code == 409
@@ -194,12 +187,12 @@ def _target_csv(ids, values=None) -> bytes:
 def test_targets_come_after_close(key_client, sponsor, open_round, live_ids):
     client = key_client(sponsor, "sponsor")
     url = "/api/tournaments/weather/rounds/1/targets/1"
-    response = client.post(url, {"file": _file(_target_csv(live_ids), "t.csv")}, format="multipart")
+    response = client.post(url, {"file": named_file(_target_csv(live_ids), "t.csv")}, format="multipart")
     assert response.status_code == 409
     assert response.json()["error"]["message"] == "round 1 is open: targets come after it closes"
     round_close(round=open_round, now=open_round.closes_at)
     data = _target_csv(live_ids)
-    response = client.post(url, {"file": _file(data, "t.csv")}, format="multipart")
+    response = client.post(url, {"file": named_file(data, "t.csv")}, format="multipart")
     assert response.status_code == 201
     assert response.json() == {
         "tournament": "weather", "round": 1, "day": 1, "cid": cid_for_bytes(data), "rows": 50,
@@ -213,7 +206,7 @@ def test_target_upload_errors_name_the_problem(key_client, sponsor, open_round, 
     client = key_client(sponsor, "sponsor")
     response = client.post(
         "/api/tournaments/weather/rounds/1/targets/1",
-        {"file": _file(_target_csv(live_ids[:-3]), "t.csv")},
+        {"file": named_file(_target_csv(live_ids[:-3]), "t.csv")},
         format="multipart",
     )
     assert response.status_code == 400
@@ -222,7 +215,7 @@ def test_target_upload_errors_name_the_problem(key_client, sponsor, open_round, 
     )
     response = client.post(
         "/api/tournaments/weather/rounds/1/targets/3",
-        {"file": _file(_target_csv(live_ids), "t.csv")},
+        {"file": named_file(_target_csv(live_ids), "t.csv")},
         format="multipart",
     )
     assert response.status_code == 400
@@ -234,7 +227,7 @@ def test_only_the_sponsor_uploads_targets(key_client, stranger, open_round, live
     round_close(round=open_round, now=open_round.closes_at)
     response = key_client(stranger, "sponsor").post(
         "/api/tournaments/weather/rounds/1/targets/1",
-        {"file": _file(_target_csv(live_ids), "t.csv")},
+        {"file": named_file(_target_csv(live_ids), "t.csv")},
         format="multipart",
     )
     assert response.status_code == 403
@@ -246,7 +239,7 @@ def test_data_upload_over_the_limit_is_413(key_client, sponsor, tournament, sett
     settings.ARENA_MAX_DATASET_BYTES = len(data) - 1
     response = key_client(sponsor, "sponsor").post(
         "/api/tournaments/weather/datasets",
-        {"kind": "training", "file": _file(data, "train.csv")},
+        {"kind": "training", "file": named_file(data, "train.csv")},
         format="multipart",
     )
     assert response.status_code == 413

@@ -12,19 +12,13 @@ from arena_client.cid import cid_for_bytes
 from arena_client.receipts import Receipt, verify_receipt
 from django.utils import timezone
 
-from tests.builders import csv_bytes, predictions_csv, predictions_frame, seal_for
+from tests.builders import csv_bytes, named_file, predictions_csv, predictions_frame, seal_for
 from tournaments.models import Round, Submission
 from tournaments.selectors import predictions_matrix
 from tournaments.services.lifecycle import round_close
 from tournaments.services.submissions import submission_upload
 
 pytestmark = pytest.mark.django_db
-
-
-def _file(data: bytes, name: str = "predictions.csv.sealed") -> io.BytesIO:
-    f = io.BytesIO(data)
-    f.name = name
-    return f
 
 
 @pytest.fixture
@@ -45,7 +39,7 @@ def submit(key_client, modeler, model):
     def _submit(data: bytes, filename: str = "predictions.csv.sealed", model_id: int | None = None):
         return client.post(
             f"/api/models/{model_id or model.id}/submissions",
-            {"file": _file(data, filename)},
+            {"file": named_file(data, filename)},
             format="multipart",
         )
 
@@ -442,7 +436,7 @@ def test_upload_before_any_round_opened_is_409(submit, tournament):
 def test_nobody_uploads_for_anothers_model(key_client, stranger, seal, accepted, open_round, live_ids):
     response = key_client(stranger, "submit").post(
         f"/api/models/{accepted['model_id']}/submissions",
-        {"file": _file(seal(predictions_csv(live_ids, seed=3)))},
+        {"file": named_file(seal(predictions_csv(live_ids, seed=3)), "predictions.csv.sealed")},
         format="multipart",
     )
     assert response.status_code == 403
@@ -455,7 +449,7 @@ def test_nobody_uploads_for_anothers_model(key_client, stranger, seal, accepted,
 def test_a_read_only_key_cannot_submit(key_client, modeler, model, seal, live_ids):
     response = key_client(modeler, "read").post(
         f"/api/models/{model.id}/submissions",
-        {"file": _file(seal(predictions_csv(live_ids)))},
+        {"file": named_file(seal(predictions_csv(live_ids)), "predictions.csv.sealed")},
         format="multipart",
     )
     assert response.status_code == 403
@@ -466,7 +460,7 @@ def test_a_read_only_key_cannot_submit(key_client, modeler, model, seal, live_id
 def test_anonymous_upload_is_401(api, model, seal, live_ids):
     response = api.post(
         f"/api/models/{model.id}/submissions",
-        {"file": _file(seal(predictions_csv(live_ids)))},
+        {"file": named_file(seal(predictions_csv(live_ids)), "predictions.csv.sealed")},
         format="multipart",
     )
     assert response.status_code == 401
@@ -476,7 +470,7 @@ def test_anonymous_upload_is_401(api, model, seal, live_ids):
 def test_session_users_can_upload_too(session_client, modeler, model, seal, live_ids):
     response = session_client(modeler).post(
         f"/api/models/{model.id}/submissions",
-        {"file": _file(seal(predictions_csv(live_ids)))},
+        {"file": named_file(seal(predictions_csv(live_ids)), "predictions.csv.sealed")},
         format="multipart",
     )
     assert response.status_code == 201

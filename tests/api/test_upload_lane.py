@@ -2,7 +2,6 @@
 SELECT and one write without DRF's cycle, with the same answer the full view gives; every
 other request, and every refusal, is answered by the full view, and counted once."""
 
-import io
 from datetime import timedelta
 
 import pytest
@@ -16,7 +15,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.models import ApiKey
 from accounts.services import api_key_revoke, hash_api_key
-from tests.builders import predictions_csv, seal_for
+from tests.builders import named_file, predictions_csv, seal_for
 from tournaments.apis.submissions import SubmissionUploadApi
 from tournaments.models import Submission
 from tournaments.selectors import upload_context
@@ -88,7 +87,7 @@ def test_the_lane_answers_exactly_as_the_full_view(
     assert full_view_only == []
     full = client.post(  # a multipart upload always goes through the full view
         f"/api/models/{model.id}/submissions",
-        {"file": _named(second, "same.sealed")},
+        {"file": named_file(second, "same.sealed")},
         format="multipart",
     )
     assert full_view_only == [model.id]
@@ -105,12 +104,6 @@ def test_the_lane_answers_exactly_as_the_full_view(
     receipt = Receipt.from_dict(lane_body["receipt"])
     assert receipt.cid == cid_for_bytes(first) and receipt.model_id == model.id
     verify_receipt(public_key, receipt, bytes.fromhex(lane_body["receipt_signature"]))  # raises if wrong
-
-
-def _named(data: bytes, name: str) -> io.BytesIO:
-    f = io.BytesIO(data)
-    f.name = name
-    return f
 
 
 def _headers(response) -> dict:

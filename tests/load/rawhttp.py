@@ -11,6 +11,7 @@ the end.
 """
 
 import asyncio
+import json
 from dataclasses import dataclass
 
 
@@ -21,8 +22,6 @@ class RawResponse:
     body: bytes
 
     def json(self):
-        import json
-
         return json.loads(self.body)
 
 

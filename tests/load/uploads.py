@@ -43,14 +43,13 @@ from tests.load.common import (
 from tests.production.stack import create_stack
 
 TARGET_P99_MS = 1000.0
+SLUG = "load-uploads"
 
 
 def default_servers() -> int:
     """One ASGI process per core, as README's Production section runs them: each process
     serves requests under one GIL, so a CPU-bound burst needs one per core."""
     return max(1, min(8, os.cpu_count() or 1))
-
-SLUG = "load-uploads"
 
 
 def setup_round(n_models: int, n_rows: int) -> tuple[list[str], list[dict]]:
