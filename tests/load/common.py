@@ -42,6 +42,24 @@ def process_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def processes_cpu_s(name: str) -> dict[int, float]:
+    """CPU seconds used so far by every running process called `name` (its /proc comm), by
+    pid: PostgreSQL's backends, say, whose CPU a burst spends as surely as the servers'."""
+    found = {}
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() == name:
+                found[int(comm.parent.name)] = process_cpu_s(int(comm.parent.name))
+        except (OSError, ValueError):
+            continue  # it exited meanwhile
+    return found
+
+
+def cpu_used_since(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU the processes in `after` used since `before` (a process new since then: all of it)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+
+
 class MachineSampler:
     """The whole machine's busy CPU (in cores), sampled every `interval` seconds from
     /proc/stat on a thread while a burst runs: a window where it drops to near zero is a

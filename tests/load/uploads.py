@@ -33,8 +33,10 @@ from tests.builders import csv_bytes, make_frame, predictions_csv
 from tests.load import rawhttp
 from tests.load.common import (
     MachineSampler,
+    cpu_used_since,
     django_for,
     process_cpu_s,
+    processes_cpu_s,
     raise_open_file_limit,
     require_services,
     summary_ms,
@@ -154,28 +156,30 @@ async def upload_all(
 
         sampler = MachineSampler()
 
-        def cpu_now() -> tuple[float, float]:
-            return sum(process_cpu_s(pid) for pid in servers), time.process_time()
+        def cpu_now() -> tuple[float, float, dict[int, float]]:
+            return (sum(process_cpu_s(pid) for pid in servers), time.process_time(),
+                    processes_cpu_s("postgres"))
 
         if sequential:
             # One at a time: what one upload costs the server, with nothing else going on.
             start.set()
-            (server_cpu0, client_cpu0), began = cpu_now(), time.perf_counter()
+            (server_cpu0, client_cpu0, database_cpu0), began = cpu_now(), time.perf_counter()
             for i, m in enumerate(modelers):
                 await one(i, m)
         else:
             tasks = [asyncio.create_task(one(i, m)) for i, m in enumerate(modelers)]
             await asyncio.sleep(0.2)  # every request is ready; then they all go at once
             with sampler:
-                (server_cpu0, client_cpu0), began = cpu_now(), time.perf_counter()
+                (server_cpu0, client_cpu0, database_cpu0), began = cpu_now(), time.perf_counter()
                 start.set()
                 await asyncio.gather(*tasks)
         wall = time.perf_counter() - began
-        server_cpu1, client_cpu1 = cpu_now()
+        server_cpu1, client_cpu1, database_cpu1 = cpu_now()
         return {
             "wall_s": wall,
             "server_cpu_s": server_cpu1 - server_cpu0,
             "client_cpu_s": client_cpu1 - client_cpu0,
+            "database_cpu_s": cpu_used_since(database_cpu0, database_cpu1),
             "client": "raw" if use_raw else "httpx",
             "machine": sampler.summary(),
         }
@@ -254,7 +258,8 @@ def report(args, kind: str, batch: list[dict], burst: dict, check: dict, round_i
           f"(PostgreSQL + Redis), open-file limit {limit}")
     print(f"  statuses: {statuses}; all answered in {burst['wall_s']:.2f} s; CPU meanwhile: {kind} "
           f"{burst['server_cpu_s']:.2f} s ({per_upload_ms:.1f} ms per upload), this script's client "
-          f"({burst['client']}) {burst['client_cpu_s']:.2f} s")
+          f"({burst['client']}) {burst['client_cpu_s']:.2f} s, PostgreSQL {burst['database_cpu_s']:.2f} s "
+          f"({1000 * burst['database_cpu_s'] / args.uploads:.1f} ms per upload)")
     if burst["machine"]:
         machine = burst["machine"]
         print(f"  machine CPU busy (100 ms windows): mean {machine['mean_cores']} cores, lowest "
@@ -270,7 +275,8 @@ def report(args, kind: str, batch: list[dict], burst: dict, check: dict, round_i
     print(json.dumps({"server": kind, "uploads": args.uploads, "rows": args.rows, "servers": args.servers,
                       "sequential": args.sequential, "client": burst["client"], "statuses": statuses, "wall_s": round(burst["wall_s"], 2),
                       "server_cpu_s": round(burst["server_cpu_s"], 2), "server_cpu_ms_per_upload": round(per_upload_ms, 1),
-                      "client_cpu_s": round(burst["client_cpu_s"], 2), "machine": burst["machine"], "latency": latency,
+                      "client_cpu_s": round(burst["client_cpu_s"], 2),
+                      "database_cpu_s": round(burst["database_cpu_s"], 2), "machine": burst["machine"], "latency": latency,
                       "accepted_latency": accepted_latency, "check": check, "met": met}))
 
 
