@@ -8,11 +8,12 @@ upload path states its SQL here. Values still pass through every field's databas
 SQLite and PostgreSQL alike.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
 from django.db import DEFAULT_DB_ALIAS, connection
-from django.db.models import Model
+from django.db.models import DEFERRED, Model
 
 
 def table(model: type[Model]) -> str:
@@ -46,62 +47,91 @@ def split_row(row: tuple, *parts: Part) -> list[Model | None]:
     NULL (an outer join that found nothing)."""
     instances, start = [], 0
     for part in parts:
+        loader = _loader(part, connection.vendor)
         values = row[start : start + len(part.fields)]
         start += len(part.fields)
-        if all(v is None for v in values):
-            instances.append(None)
-            continue
-        instances.append(
-            partial_instance(
-                part.model,
-                {f: _from_db(part.model, f, v) for f, v in zip(part.fields, values, strict=True)},
-            )
-        )
+        instances.append(None if all(v is None for v in values) else loader.instance(values))
     return instances
 
 
+@dataclass(frozen=True)
+class _Loader:
+    """How a part's values become an instance, worked out once per part and vendor: where
+    each value goes among the model's fields, and which need converting."""
+
+    model: type[Model]
+    names: tuple[str, ...]  # every concrete field's attribute name, in the model's order
+    positions: tuple[int, ...]  # for each value of the part, its index among concrete fields
+    template: tuple  # every concrete field DEFERRED, filled in per row
+    conversions: tuple[tuple[int, object, tuple], ...]  # (value index, column, converters)
+
+    def instance(self, values: tuple) -> Model:
+        loaded = list(self.template)
+        for position, value in zip(self.positions, values, strict=True):
+            loaded[position] = value
+        for index, col, converters in self.conversions:
+            value = values[index]
+            for convert in converters:
+                value = convert(value, col, connection)
+            loaded[self.positions[index]] = value
+        # Full length, DEFERRED where not read: from_db passes it straight to the
+        # constructor, and a deferred field is read on first access, as after only().
+        return self.model.from_db(DEFAULT_DB_ALIAS, self.names, loaded)
+
+
 @cache
-def _converters(model: type[Model], attname: str, vendor: str) -> tuple:
-    field = model._meta.get_field(attname)
-    col = field.get_col(model._meta.db_table)
-    return col, tuple(connection.ops.get_db_converters(col) + col.get_db_converters(connection))
-
-
-def _from_db(model: type[Model], attname: str, value):
-    col, converters = _converters(model, attname, connection.vendor)
-    for convert in converters:
-        value = convert(value, col, connection)
-    return value
-
-
-def partial_instance(model: type[Model], values: dict) -> Model:
-    """An instance with only `values` loaded (attribute names, e.g. `owner_id`); any other
-    field is deferred and read on first access, exactly as after QuerySet.only()."""
-    # from_db takes the loaded values in the model's field order.
-    names = [f.attname for f in model._meta.concrete_fields if f.attname in values]
-    if len(names) != len(values):
-        unknown = sorted(set(values) - set(names))
-        raise ValueError(f"{model.__name__} has no field(s) {', '.join(unknown)}")
-    return model.from_db(DEFAULT_DB_ALIAS, names, [values[name] for name in names])
+def _loader(part: Part, vendor: str) -> _Loader:
+    concrete = [f.attname for f in part.model._meta.concrete_fields]
+    unknown = sorted(set(part.fields) - set(concrete))
+    if unknown:
+        raise ValueError(f"{part.model.__name__} has no field(s) {', '.join(unknown)}")
+    conversions = []
+    for index, attname in enumerate(part.fields):
+        col = part.model._meta.get_field(attname).get_col(part.model._meta.db_table)
+        converters = tuple(connection.ops.get_db_converters(col) + col.get_db_converters(connection))
+        if converters:
+            conversions.append((index, col, converters))
+    return _Loader(
+        model=part.model,
+        names=tuple(concrete),
+        positions=tuple(concrete.index(f) for f in part.fields),
+        template=(DEFERRED,) * len(concrete),
+        conversions=tuple(conversions),
+    )
 
 
 @cache
-def _insert_sql(model: type[Model], vendor: str) -> tuple[str, tuple]:
+def _insert_sql(model: type[Model], vendor: str, condition: str | None) -> tuple[str, tuple]:
     fields = tuple(f for f in model._meta.concrete_fields if not f.primary_key)
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     marks = ", ".join(["%s"] * len(fields))
     pk = connection.ops.quote_name(model._meta.pk.column)
-    return f"INSERT INTO {table(model)} ({columns}) VALUES ({marks}) RETURNING {pk}", fields
+    if condition is None:
+        return f"INSERT INTO {table(model)} ({columns}) VALUES ({marks}) RETURNING {pk}", fields
+    # INSERT ... SELECT: PostgreSQL types each value by its target column, as with VALUES.
+    return (
+        f"INSERT INTO {table(model)} ({columns}) SELECT {marks} WHERE EXISTS ({condition}) "
+        f"RETURNING {pk}",
+        fields,
+    )
 
 
-def insert_row(obj: Model) -> None:
+def insert_row(obj: Model, only_if: str | None = None, only_if_params: Sequence = ()) -> bool:
     """INSERT `obj` as Model.save() would for a new row (field defaults and each field's
     database preparation), without the compiler; sets its primary key. Sends no
-    pre_save/post_save signals: use it only for models nothing listens to."""
-    sql, fields = _insert_sql(type(obj), connection.vendor)
+    pre_save/post_save signals: use it only for models nothing listens to.
+
+    `only_if`, a SELECT (with `only_if_params`), makes the insert conditional in the same
+    statement: the row is inserted only if that SELECT finds a row. Returns whether it was.
+    """
+    sql, fields = _insert_sql(type(obj), connection.vendor, only_if)
     params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        obj.pk = cursor.fetchone()[0]
+        cursor.execute(sql, [*params, *only_if_params])
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    obj.pk = row[0]
     obj._state.adding = False
     obj._state.db = DEFAULT_DB_ALIAS
+    return True

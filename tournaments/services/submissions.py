@@ -13,6 +13,7 @@ import io
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
 from arena_client.sealing import (
     ENVELOPE_OVERHEAD,
@@ -31,10 +32,10 @@ from arena_client.validation import (
 )
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
-from config.lean_sql import insert_row
+from config.lean_sql import column, insert_row, table
 from tournaments import events
 from tournaments.blobs import blob_store
 from tournaments.errors import Conflict, InvalidInput, NotAllowed, TooLarge
@@ -67,21 +68,24 @@ def _open_round_for_upload(model: ModelSlot, now: datetime, found: Round | None)
     return round
 
 
-def _round_state_shared_lock(round: Round) -> str | None:
-    """The round's state, read under a shared row lock (PostgreSQL `FOR SHARE`).
+@cache
+def _round_still_open_sql(vendor: str) -> str:
+    """The condition an upload's INSERT carries: its round is still open, read under a
+    shared row lock (PostgreSQL `FOR SHARE`).
 
-    Uploads hold it together — none waits for another — while round_close's exclusive lock
-    (`FOR UPDATE`) waits for every upload holding it, and an upload arriving after the close
-    took its lock waits for the close to commit and then reads its new state: an upload is
-    either committed before the close counts the submissions, or refused. (Django's
-    select_for_update has no shared mode, hence the SQL. SQLite takes the database's write
-    lock when the transaction starts, which serializes the same way.)
+    Uploads hold that lock together (none waits for another) until their statement commits,
+    while round_close's exclusive lock (`FOR UPDATE`) waits for every upload holding it. An
+    upload arriving after the close took its lock waits for the close to commit, then reads
+    the round's new state and inserts nothing: an upload is either committed before the close
+    counts the submissions, or refused. One statement, so no transaction around it: the lock,
+    the check and the row commit together. (SQLite holds its database write lock for the
+    statement, which serializes the same way.)
     """
-    lock = " FOR SHARE" if connection.vendor == "postgresql" else ""
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT state FROM {Round._meta.db_table} WHERE id = %s{lock}", [round.pk])
-        row = cursor.fetchone()
-    return row[0] if row else None
+    lock = " FOR SHARE" if vendor == "postgresql" else ""
+    return (
+        f"SELECT 1 FROM {table(Round)} "
+        f"WHERE {column(Round, 'id')} = %s AND {column(Round, 'state')} = %s{lock}"
+    )
 
 
 def _looks_like_plaintext(data: bytes) -> bool:
@@ -139,28 +143,26 @@ def submission_upload(
     _check_envelope(data)
     cid = blob_store().put(data)  # idempotent; an orphan blob after a refusal below is harmless
     round.tournament = model.tournament  # the receipt names it; same row, already loaded
-    with transaction.atomic():
-        # Re-check under the round's (shared) row lock: the round may have closed meanwhile.
-        state = _round_state_shared_lock(round)
-        if state != RoundState.OPEN:
-            raise Conflict(
-                f"round {round.number} closed at {round.closes_at.isoformat()}", code="round_closed"
-            )
-        submission = Submission(
-            round=round,
-            model=model,
-            uploaded_by=by,
-            cid=cid,
-            filename=filename[:200],
-            size_bytes=len(data),
-            state=SubmissionState.RECEIVED,
-            created_at=now,
-        )
-        submission.receipt_signature = receipt_sign(
-            receipt=submission_receipt(submission=submission)
-        ).hex()
-        insert_row(submission)  # Model.save() without the compiler: config/lean_sql.py
-        events.submission_changed(submission)
+    submission = Submission(
+        round=round,
+        model=model,
+        uploaded_by=by,
+        cid=cid,
+        filename=filename[:200],
+        size_bytes=len(data),
+        state=SubmissionState.RECEIVED,
+        created_at=now,
+    )
+    submission.receipt_signature = receipt_sign(receipt=submission_receipt(submission=submission)).hex()
+    # Model.save() without the compiler (config/lean_sql.py), and only while the round is
+    # still open: it may have closed since it was read above.
+    if not insert_row(
+        submission,
+        only_if=_round_still_open_sql(connection.vendor),
+        only_if_params=[round.pk, RoundState.OPEN],
+    ):
+        raise Conflict(f"round {round.number} closed at {round.closes_at.isoformat()}", code="round_closed")
+    events.submission_changed(submission)
     return submission
 
 
