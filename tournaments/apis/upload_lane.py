@@ -22,6 +22,7 @@ from django.http import HttpRequest, HttpResponse
 from django.http.multipartparser import parse_header_parameters
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
+from rest_framework.serializers import Serializer
 
 from accounts.authentication import bearer_key
 from accounts.models import ApiScope
@@ -66,6 +67,15 @@ def _allow(view_class) -> str:
     return ", ".join(view_class().allowed_methods)
 
 
+@cache
+def _representer(output_serializer) -> Serializer:
+    """One serializer of this class for every response: a serializer builds its fields
+    (deep copies of the declared ones) when first used, which cost more than the rendering
+    itself. Its to_representation reads only the instance it is given, so sharing it
+    between threads is safe."""
+    return output_serializer()
+
+
 def sealed_upload(request: HttpRequest, model_id: int, view_class, output_serializer) -> HttpResponse | None:
     """201 with the stored submission, or None: the full view (`view_class`) answers."""
     if request.method != "POST" or request.content_type != ENVELOPE_MEDIA_TYPE:
@@ -97,7 +107,7 @@ def sealed_upload(request: HttpRequest, model_id: int, view_class, output_serial
     except ArenaError:
         return None  # refused before anything was recorded: the full view words the error
     response = HttpResponse(
-        JSONRenderer().render(output_serializer(submission).data),
+        JSONRenderer().render(_representer(output_serializer).to_representation(submission)),
         status=201,
         content_type="application/json",
     )
