@@ -411,6 +411,9 @@ def _deliver(messages: list[tuple[str, dict]], *, wait: bool = True) -> None:
         return
 
     async def send_all() -> None:
+        if len(messages) == 1:  # the common case (a private refresh): no gather's tasks
+            await layer.group_send(*messages[0])
+            return
         # Each group gets one message per publish, so sending to the groups concurrently
         # keeps every group's own order; it saves a Redis round trip per group.
         await asyncio.gather(*(layer.group_send(group, message) for group, message in messages))
