@@ -156,8 +156,8 @@ async def upload_all(
 
         sampler = MachineSampler()
 
-        def cpu_now() -> tuple[float, float, dict[int, float]]:
-            return (sum(process_cpu_s(pid) for pid in servers), time.process_time(),
+        def cpu_now() -> tuple[dict[int, float], float, dict[int, float]]:
+            return ({pid: process_cpu_s(pid) for pid in servers}, time.process_time(),
                     processes_cpu_s("postgres"))
 
         if sequential:
@@ -177,7 +177,15 @@ async def upload_all(
         server_cpu1, client_cpu1, database_cpu1 = cpu_now()
         return {
             "wall_s": wall,
-            "server_cpu_s": server_cpu1 - server_cpu0,
+            "server_cpu_s": cpu_used_since(server_cpu0, server_cpu1),
+            # How evenly the burst spread over the server processes (uvicorn's workers share
+            # one listening socket; daphne's ports are chosen round-robin).
+            # (uvicorn's supervisor, which serves nothing, is left out).
+            "server_cpu_by_process_s": sorted(
+                (cpu for cpu in (round(server_cpu1[pid] - server_cpu0.get(pid, 0.0), 2) for pid in server_cpu1)
+                 if cpu > 0),
+                reverse=True,
+            ),
             "client_cpu_s": client_cpu1 - client_cpu0,
             "database_cpu_s": cpu_used_since(database_cpu0, database_cpu1),
             "client": "raw" if use_raw else "httpx",
@@ -257,7 +265,8 @@ def report(args, kind: str, batch: list[dict], burst: dict, check: dict, round_i
           f"({size / 1024:.0f} KiB {'sealed' if round_info.get('public_key') else 'CSV'}), {where} "
           f"(PostgreSQL + Redis), open-file limit {limit}")
     print(f"  statuses: {statuses}; all answered in {burst['wall_s']:.2f} s; CPU meanwhile: {kind} "
-          f"{burst['server_cpu_s']:.2f} s ({per_upload_ms:.1f} ms per upload), this script's client "
+          f"{burst['server_cpu_s']:.2f} s ({per_upload_ms:.1f} ms per upload; by process "
+          f"{' / '.join(f'{cpu:.2f}' for cpu in burst['server_cpu_by_process_s'])} s), this script's client "
           f"({burst['client']}) {burst['client_cpu_s']:.2f} s, PostgreSQL {burst['database_cpu_s']:.2f} s "
           f"({1000 * burst['database_cpu_s'] / args.uploads:.1f} ms per upload)")
     if burst["machine"]:
@@ -275,6 +284,7 @@ def report(args, kind: str, batch: list[dict], burst: dict, check: dict, round_i
     print(json.dumps({"server": kind, "uploads": args.uploads, "rows": args.rows, "servers": args.servers,
                       "sequential": args.sequential, "client": burst["client"], "statuses": statuses, "wall_s": round(burst["wall_s"], 2),
                       "server_cpu_s": round(burst["server_cpu_s"], 2), "server_cpu_ms_per_upload": round(per_upload_ms, 1),
+                      "server_cpu_by_process_s": burst["server_cpu_by_process_s"],
                       "client_cpu_s": round(burst["client_cpu_s"], 2),
                       "database_cpu_s": round(burst["database_cpu_s"], 2), "machine": burst["machine"], "latency": latency,
                       "accepted_latency": accepted_latency, "check": check, "met": met}))
