@@ -1,9 +1,12 @@
-"""An upload racing the round's close, on PostgreSQL with two real connections: the upload's
-INSERT carries the round's shared lock, so an upload that meets the close's lock waits for
-the close to commit, then is refused and stores nothing (services/submissions.py)."""
+"""An upload racing the round's close (services/submissions.py). The upload's INSERT carries
+the round's shared lock and inserts only while the round is open: an upload that meets the
+close's lock waits for the close to commit, then is refused and stores no row; the close
+waits for an upload in flight and counts it. The lock tests need PostgreSQL (two real
+connections); the refusal itself is checked on both databases."""
 
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 from django.db import connection, connections, transaction
@@ -12,14 +15,13 @@ from django.utils import timezone
 from tests.builders import predictions_csv, seal_for
 from tournaments.errors import Conflict
 from tournaments.models import Round, RoundState, Submission
+from tournaments.services.lifecycle import round_close
 from tournaments.services.submissions import submission_upload
 
-pytestmark = [
-    pytest.mark.django_db(transaction=True),  # two threads, two connections, real commits
-    pytest.mark.skipif(
-        connection.vendor != "postgresql", reason="row locks: SQLite locks the whole database"
-    ),
-]
+pytestmark = pytest.mark.django_db(transaction=True)  # two threads, two connections, real commits
+row_locks = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="row locks: SQLite locks the whole database"
+)
 
 
 def _sessions_waiting_on_a_lock() -> int:
@@ -40,6 +42,7 @@ def _wait_until(check, timeout: float = 10.0) -> bool:
     return False
 
 
+@row_locks
 def test_an_upload_that_meets_the_close_waits_for_it_then_is_refused(open_round, model, modeler, live_ids):
     envelope = seal_for(open_round, model, predictions_csv(live_ids, seed=3))
     close_holds_lock, close_may_commit = threading.Event(), threading.Event()
@@ -85,11 +88,64 @@ def test_an_upload_that_meets_the_close_waits_for_it_then_is_refused(open_round,
     assert Submission.objects.count() == 0
 
 
-def test_an_upload_before_the_close_is_stored_and_the_close_then_proceeds(open_round, model, modeler, live_ids):
+@row_locks
+def test_the_close_waits_for_an_upload_in_flight_and_counts_it(open_round, model, modeler, live_ids):
     envelope = seal_for(open_round, model, predictions_csv(live_ids, seed=4))
-    stored = submission_upload(
-        model=model, by=modeler, data=envelope, filename="early.sealed", now=timezone.now()
+    uploaded, may_commit = threading.Event(), threading.Event()
+    outcome: dict = {}
+
+    def upload_in_a_longer_transaction() -> None:
+        # The upload's statement holds the round's shared lock until its transaction commits.
+        try:
+            with transaction.atomic():
+                outcome["submission"] = submission_upload(
+                    model=model, by=modeler, data=envelope, filename="in-flight.sealed",
+                    now=timezone.now(),
+                )
+                uploaded.set()
+                may_commit.wait(10)
+        finally:
+            connections.close_all()
+
+    def close() -> None:
+        try:
+            outcome["closed"] = round_close(
+                round=open_round, now=open_round.closes_at + timedelta(seconds=1)
+            )
+        finally:
+            connections.close_all()
+
+    uploader = threading.Thread(target=upload_in_a_longer_transaction)
+    uploader.start()
+    assert uploaded.wait(10)
+    closer = threading.Thread(target=close)
+    closer.start()
+    try:
+        assert _wait_until(lambda: _sessions_waiting_on_a_lock() == 1)
+        assert closer.is_alive() and "closed" not in outcome
+    finally:
+        may_commit.set()
+        uploader.join(10)
+        closer.join(30)
+    assert outcome["closed"].state != RoundState.OPEN
+    counted = Submission.objects.get()
+    assert (counted.id, counted.is_counted) == (outcome["submission"].id, True)
+
+
+def test_an_upload_whose_round_closed_after_it_was_read_is_refused(open_round, model, modeler, live_ids):
+    """The INSERT's own check, on both databases: the round was read open (as the upload lane
+    reads it), then closed before the row went in."""
+    envelope = seal_for(open_round, model, predictions_csv(live_ids, seed=5))
+    read_while_open = Round.objects.get(pk=open_round.pk)
+    read_while_open.has_key = True
+    round_close(round=open_round, now=open_round.closes_at + timedelta(seconds=1))
+    with pytest.raises(Conflict) as refused:
+        submission_upload(
+            model=model, by=modeler, data=envelope, filename="late.sealed",
+            now=timezone.now(), open_round=read_while_open,
+        )
+    assert refused.value.code == "round_closed"
+    assert str(refused.value) == (
+        f"round {open_round.number} closed at {open_round.closes_at.isoformat()}"
     )
-    with transaction.atomic():
-        Round.objects.select_for_update(nowait=True).get(pk=open_round.pk)  # nothing holds it
-    assert list(Submission.objects.values_list("id", "cid")) == [(stored.id, stored.cid)]
+    assert Submission.objects.count() == 0

@@ -180,7 +180,7 @@ async def upload_all(
             "server_cpu_s": cpu_used_since(server_cpu0, server_cpu1),
             # How evenly the burst spread over the server processes (uvicorn's workers share
             # one listening socket; daphne's ports are chosen round-robin).
-            # (uvicorn's supervisor, which serves nothing, is left out).
+            # Processes that used no CPU (uvicorn's supervisor serves nothing) are left out.
             "server_cpu_by_process_s": sorted(
                 (cpu for cpu in (round(server_cpu1[pid] - server_cpu0.get(pid, 0.0), 2) for pid in server_cpu1)
                  if cpu > 0),

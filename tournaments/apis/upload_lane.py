@@ -105,7 +105,9 @@ def sealed_upload(request: HttpRequest, model_id: int, view_class, output_serial
             open_round=context.round,
         )
     except ArenaError:
-        return None  # refused before anything was recorded: the full view words the error
+        # Refused with no row stored (at most an unreferenced blob): the full view tries the
+        # same upload again and words the error.
+        return None
     response = HttpResponse(
         JSONRenderer().render(_representer(output_serializer).to_representation(submission)),
         status=201,

@@ -159,7 +159,7 @@ def submission_upload(
     if not insert_row(
         submission,
         only_if=_round_still_open_sql(connection.vendor),
-        only_if_params=[round.pk, RoundState.OPEN],
+        only_if_params=[round.pk, RoundState.OPEN.value],
     ):
         raise Conflict(f"round {round.number} closed at {round.closes_at.isoformat()}", code="round_closed")
     events.submission_changed(submission)
