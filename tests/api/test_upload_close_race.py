@@ -42,6 +42,35 @@ def _wait_until(check, timeout: float = 10.0) -> bool:
     return False
 
 
+def _thread(work) -> threading.Thread:
+    """`work` on a thread of its own, with a database connection of its own."""
+
+    def run() -> None:
+        try:
+            work()
+        finally:
+            connections.close_all()
+
+    return threading.Thread(target=run)
+
+
+def _second_waits_for_first(first, first_holds_lock, release_first, second, check_waiting) -> None:
+    """Run `first` until it holds its lock, then `second`, which must wait on that lock
+    (`check_waiting` runs while it does); then let `first` commit and both finish."""
+    holder, waiter = _thread(first), _thread(second)
+    holder.start()
+    assert first_holds_lock.wait(10)
+    waiter.start()
+    try:
+        assert _wait_until(lambda: _sessions_waiting_on_a_lock() == 1)
+        assert waiter.is_alive()
+        check_waiting()
+    finally:
+        release_first.set()
+        holder.join(10)
+        waiter.join(30)
+
+
 @row_locks
 def test_an_upload_that_meets_the_close_waits_for_it_then_is_refused(open_round, model, modeler, live_ids):
     envelope = seal_for(open_round, model, predictions_csv(live_ids, seed=3))
@@ -50,14 +79,11 @@ def test_an_upload_that_meets_the_close_waits_for_it_then_is_refused(open_round,
 
     def close() -> None:
         # What round_close does first: lock the round's row, then change its state.
-        try:
-            with transaction.atomic():
-                Round.objects.select_for_update().get(pk=open_round.pk)
-                close_holds_lock.set()
-                close_may_commit.wait(10)
-                Round.objects.filter(pk=open_round.pk).update(state=RoundState.CLOSED)
-        finally:
-            connections.close_all()
+        with transaction.atomic():
+            Round.objects.select_for_update().get(pk=open_round.pk)
+            close_holds_lock.set()
+            close_may_commit.wait(10)
+            Round.objects.filter(pk=open_round.pk).update(state=RoundState.CLOSED)
 
     def upload() -> None:
         try:
@@ -66,22 +92,12 @@ def test_an_upload_that_meets_the_close_waits_for_it_then_is_refused(open_round,
             )
         except Conflict as exc:
             outcome["refused"] = exc
-        finally:
-            connections.close_all()
 
-    closer = threading.Thread(target=close)
-    closer.start()
-    assert close_holds_lock.wait(10)
-    uploader = threading.Thread(target=upload)
-    uploader.start()
-    try:
-        # The upload read the round as open, then its INSERT waits on the close's lock.
-        assert _wait_until(lambda: _sessions_waiting_on_a_lock() == 1)
-        assert uploader.is_alive() and outcome == {}
-    finally:
-        close_may_commit.set()
-        closer.join(10)
-        uploader.join(10)
+    def nothing_yet() -> None:
+        # The upload read the round as open; its INSERT waits on the close's lock.
+        assert outcome == {}
+
+    _second_waits_for_first(close, close_holds_lock, close_may_commit, upload, nothing_yet)
     assert "submission" not in outcome
     assert outcome["refused"].code == "round_closed"
     assert f"round {open_round.number} closed at" in str(outcome["refused"])
@@ -96,37 +112,23 @@ def test_the_close_waits_for_an_upload_in_flight_and_counts_it(open_round, model
 
     def upload_in_a_longer_transaction() -> None:
         # The upload's statement holds the round's shared lock until its transaction commits.
-        try:
-            with transaction.atomic():
-                outcome["submission"] = submission_upload(
-                    model=model, by=modeler, data=envelope, filename="in-flight.sealed",
-                    now=timezone.now(),
-                )
-                uploaded.set()
-                may_commit.wait(10)
-        finally:
-            connections.close_all()
+        with transaction.atomic():
+            outcome["submission"] = submission_upload(
+                model=model, by=modeler, data=envelope, filename="in-flight.sealed",
+                now=timezone.now(),
+            )
+            uploaded.set()
+            may_commit.wait(10)
 
     def close() -> None:
-        try:
-            outcome["closed"] = round_close(
-                round=open_round, now=open_round.closes_at + timedelta(seconds=1)
-            )
-        finally:
-            connections.close_all()
+        outcome["closed"] = round_close(
+            round=open_round, now=open_round.closes_at + timedelta(seconds=1)
+        )
 
-    uploader = threading.Thread(target=upload_in_a_longer_transaction)
-    uploader.start()
-    assert uploaded.wait(10)
-    closer = threading.Thread(target=close)
-    closer.start()
-    try:
-        assert _wait_until(lambda: _sessions_waiting_on_a_lock() == 1)
-        assert closer.is_alive() and "closed" not in outcome
-    finally:
-        may_commit.set()
-        uploader.join(10)
-        closer.join(30)
+    def not_closed_yet() -> None:
+        assert "closed" not in outcome
+
+    _second_waits_for_first(upload_in_a_longer_transaction, uploaded, may_commit, close, not_closed_yet)
     assert outcome["closed"].state != RoundState.OPEN
     counted = Submission.objects.get()
     assert (counted.id, counted.is_counted) == (outcome["submission"].id, True)
