@@ -118,14 +118,18 @@ def generate_signing_keypair() -> tuple[bytes, bytes]:
     return key.private_bytes_raw(), key.public_key().public_bytes_raw()
 
 
-def sign_receipt(private_key_bytes: bytes, receipt: Receipt) -> bytes:
-    """Sign a receipt's canonical bytes; return the 64-byte Ed25519 signature."""
-    if len(private_key_bytes) != KEY_SIZE:
-        raise ReceiptError(
-            f"Ed25519 private key must be {KEY_SIZE} bytes, got {len(private_key_bytes)}"
-        )
-    key = ed25519.Ed25519PrivateKey.from_private_bytes(bytes(private_key_bytes))
-    return key.sign(receipt.canonical_bytes())
+def sign_receipt(
+    private_key: bytes | ed25519.Ed25519PrivateKey, receipt: Receipt
+) -> bytes:
+    """Sign a receipt's canonical bytes; return the 64-byte Ed25519 signature. The key is
+    its 32 raw bytes, or a key already loaded (a signer of many receipts loads it once)."""
+    if not isinstance(private_key, ed25519.Ed25519PrivateKey):
+        if len(private_key) != KEY_SIZE:
+            raise ReceiptError(
+                f"Ed25519 private key must be {KEY_SIZE} bytes, got {len(private_key)}"
+            )
+        private_key = ed25519.Ed25519PrivateKey.from_private_bytes(bytes(private_key))
+    return private_key.sign(receipt.canonical_bytes())
 
 
 def verify_receipt(public_key_bytes: bytes, receipt: Receipt, signature: bytes) -> None:

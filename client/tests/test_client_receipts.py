@@ -11,6 +11,7 @@ from arena_client.receipts import (
     sign_receipt,
     verify_receipt,
 )
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
 CID = cid_for_bytes(b"ciphertext")
 MISMATCH = (
@@ -45,6 +46,12 @@ def test_sign_then_verify(keys, receipt):
     signature = sign_receipt(keys[0], receipt)
     assert len(signature) == 64
     assert verify_receipt(keys[1], receipt, signature) is None
+
+
+def test_a_loaded_key_signs_the_same(keys, receipt):
+    loaded = ed25519.Ed25519PrivateKey.from_private_bytes(keys[0])
+    # Ed25519 signatures are deterministic: the same key and bytes give the same signature.
+    assert sign_receipt(loaded, receipt) == sign_receipt(keys[0], receipt)
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ verifies it with the public key from GET /api/platform and nothing of ours.
 
 from functools import lru_cache
 
-from arena_client.receipts import Receipt
+from arena_client.receipts import Receipt, sign_receipt
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -53,6 +53,5 @@ def submission_receipt(*, submission: Submission) -> Receipt:
 
 
 def receipt_sign(*, receipt: Receipt) -> bytes:
-    """The platform's 64-byte signature over the receipt's canonical bytes (what
-    arena_client.receipts.sign_receipt computes, with the key loaded once)."""
-    return _private_key(_signing_key()).sign(receipt.canonical_bytes())
+    """The platform's 64-byte signature over the receipt's canonical bytes."""
+    return sign_receipt(_private_key(_signing_key()), receipt)
