@@ -6,6 +6,9 @@ PostgreSQL, 500 calls each). An upload burst is CPU-bound (README "Under load"),
 upload path states its SQL here. Values still pass through every field's database converters
 (dates on SQLite, JSON), so the instances are the same as the ORM's. Everything here works on
 SQLite and PostgreSQL alike.
+
+On PostgreSQL these statements also run prepared (`lean_cursor()`): their text never
+changes, and planning the upload's context SELECT cost PostgreSQL more than running it.
 """
 
 from collections.abc import Sequence
@@ -13,6 +16,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from django.db import DEFAULT_DB_ALIAS, connection
+from django.db.backends.utils import CursorWrapper
 from django.db.models import DEFERRED, Model
 
 
@@ -22,6 +26,39 @@ def table(model: type[Model]) -> str:
 
 def column(model: type[Model], field_name: str) -> str:
     return connection.ops.quote_name(model._meta.get_field(field_name).column)
+
+
+def lean_cursor() -> CursorWrapper:
+    """`connection.cursor()` for this module's statements. On PostgreSQL it binds parameters
+    on the server and has psycopg prepare each statement on first use on a connection (a
+    pooled connection keeps it): PostgreSQL then plans it once per connection instead of
+    once per upload. In-process against PostgreSQL 15 (300 statements, 3 runs) that cut
+    PostgreSQL's CPU for the upload's context SELECT from 0.37–0.47 ms to 0.07–0.10 ms and
+    for the conditional INSERT from 0.20–0.23 ms to 0.10–0.13 ms (README "Under load").
+    Only for statements whose text is fixed and whose values PostgreSQL can type from where
+    they go (columns, comparisons): the ORM's own SQL stays client-bound, as Django's
+    default. Preparing needs the database's `prepare_threshold` option set (settings:
+    DB_PREPARED_STATEMENTS); without it the statements still bind on the server, unprepared."""
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    raw = _preparing_cursor_class()(connection.connection)
+    # The same wrapper connection.cursor() returns: errors, execute_wrapper and query logging.
+    return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+
+
+@cache
+def _preparing_cursor_class() -> type:
+    # Imported here: the PostgreSQL backend imports psycopg, which SQLite runs do not need.
+    from django.db.backends.postgresql.base import ServerBindingCursor
+
+    class PreparingCursor(ServerBindingCursor):
+        def execute(self, query, params=None, *, prepare=True, binary=None):
+            return super().execute(query, params, prepare=prepare, binary=binary)
+
+    return PreparingCursor
 
 
 @dataclass(frozen=True)
@@ -126,7 +163,7 @@ def insert_row(obj: Model, only_if: str | None = None, only_if_params: Sequence 
     """
     sql, fields = _insert_sql(type(obj), connection.vendor, only_if)
     params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
-    with connection.cursor() as cursor:
+    with lean_cursor() as cursor:
         cursor.execute(sql, [*params, *only_if_params])
         row = cursor.fetchone()
     if row is None:

@@ -75,6 +75,31 @@ def test_the_common_upload_is_answered_by_the_lane_in_three_statements(
     )
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements: PostgreSQL's")
+def test_on_postgresql_the_lane_statements_are_prepared_once_per_connection(
+    key_client, modeler, model, open_round, live_ids
+):
+    client = key_client(modeler, "submit")
+
+    def prepared() -> set[str]:
+        """This connection's statements prepared through the protocol (psycopg), not SQL."""
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements WHERE NOT from_sql")
+            return {statement for (statement,) in cursor.fetchall()}
+
+    before = prepared()
+    for seed in (1, 2):
+        response = _raw(client, model.id, seal_for(open_round, model, predictions_csv(live_ids, seed=seed)))
+        assert response.status_code == 201, response.json()
+        if seed == 1:
+            after_first = prepared()
+    # The context SELECT, the key's touch and the conditional INSERT, prepared by the first
+    # upload on this connection and reused by the second (no new statements).
+    assert sorted(statement.split()[0] for statement in after_first - before) == ["INSERT", "SELECT", "UPDATE"]
+    assert prepared() == after_first
+    assert Submission.objects.count() == 2
+
+
 def test_the_lane_answers_exactly_as_the_full_view(
     key_client, modeler, model, open_round, live_ids, full_view_only
 ):

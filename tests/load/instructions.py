@@ -1,6 +1,6 @@
 """Instructions the server process spends per upload, counted by valgrind (callgrind).
 
-    python -m tests.load.instructions [--uploads 30] [--without push|touch]
+    python -m tests.load.instructions [--uploads 30] [--without push|touch] [--keep-profile FILE]
 
 Timings on this project's shared two-core machine vary by 20–30 % from one run to the next
 (README "Under load"), which hides a change worth 5 %. Instructions do not vary with the
@@ -171,6 +171,8 @@ def main() -> None:
     parser.add_argument("--uploads", type=int, default=30)
     parser.add_argument("--rows", type=int, default=5000)
     parser.add_argument("--without", choices=["push", "touch"], default=None)
+    parser.add_argument("--keep-profile", type=Path, default=None,
+                        help="copy the callgrind profile here (for callgrind_annotate --inclusive=yes)")
     parser.add_argument("--drive", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.drive:
@@ -195,6 +197,8 @@ def main() -> None:
             pickle.dumps({"env": stack.env, "uploads": modelers, "without": args.without})
         )
         total, crypto = measure(work, {**os.environ, **stack.env})
+        if args.keep_profile:
+            shutil.copyfile(work / "callgrind.out.1", args.keep_profile)
     finally:
         stack.stop()
         shutil.rmtree(work, ignore_errors=True)
