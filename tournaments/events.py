@@ -36,6 +36,8 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
+from tournaments.thread_publish import thread_publisher
+
 log = logging.getLogger("arena.events")
 
 METRICS = ("corr", "mmc", "payout", "pnl")
@@ -402,12 +404,20 @@ def note_server_loop(loop: asyncio.AbstractEventLoop) -> None:
 
 
 def _deliver(messages: list[tuple[str, dict]], *, wait: bool = True) -> None:
-    """Send `messages` (group, message) on the channel layer. `wait=False` lets a request
-    thread of the ASGI server hand the send to the server's loop and go on (for messages
-    whose order does not matter, such as a private view's refresh): the thread would
-    otherwise sit idle until the loop has done the Redis round trip."""
+    """Send `messages` (group, message) on the channel layer, in order. On the Redis pub/sub
+    layer (production) they are published from this thread (thread_publish.py). Otherwise
+    `wait=False` lets a request thread of the ASGI server hand the send to the server's loop
+    and go on (for messages whose order does not matter, such as a private view's refresh)
+    instead of sitting idle until the loop has done it."""
     layer = get_channel_layer()
     if layer is None or not messages:
+        return
+    publisher = thread_publisher(layer)
+    if publisher is not None:
+        try:
+            publisher.group_send_all(messages)
+        except Exception:  # noqa: BLE001 - a failed push must never undo or fail a committed change
+            log.exception("push of %d message(s) failed", len(messages))
         return
 
     async def send_all() -> None:
