@@ -29,36 +29,26 @@ def column(model: type[Model], field_name: str) -> str:
 
 
 def lean_cursor() -> CursorWrapper:
-    """`connection.cursor()` for this module's statements. On PostgreSQL it binds parameters
-    on the server and has psycopg prepare each statement on first use on a connection (a
-    pooled connection keeps it): PostgreSQL then plans it once per connection instead of
-    once per upload. In-process against PostgreSQL 15 (300 statements, 3 runs) that cut
+    """`connection.cursor()` for this module's statements. On PostgreSQL their values are
+    bound on the server and each statement is prepared from its second use on a connection
+    (config/prepared_cursor.py), so PostgreSQL plans it once per connection instead of once
+    per upload. In-process against PostgreSQL 15 (300 statements, 3 runs) that cut
     PostgreSQL's CPU for the upload's context SELECT from 0.37–0.47 ms to 0.07–0.10 ms and
     for the conditional INSERT from 0.20–0.23 ms to 0.10–0.13 ms (README "Under load").
     Only for statements whose text is fixed and whose values PostgreSQL can type from where
-    they go (columns, comparisons): the ORM's own SQL stays client-bound, as Django's
-    default. Preparing needs the database's `prepare_threshold` option set (settings:
-    DB_PREPARED_STATEMENTS); without it the statements still bind on the server, unprepared."""
+    they go (columns, comparisons): the ORM's own SQL stays client-bound, as Django ships it.
+    """
     if connection.vendor != "postgresql":
         return connection.cursor()
+    # What connection.cursor() does around its create_cursor().
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     connection.validate_thread_sharing()
-    raw = _preparing_cursor_class()(connection.connection)
-    # The same wrapper connection.cursor() returns: errors, execute_wrapper and query logging.
+    with connection.wrap_database_errors:
+        from config.prepared_cursor import preparing_cursor  # imports psycopg: PostgreSQL only
+
+        raw = preparing_cursor(connection)
     return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
-
-
-@cache
-def _preparing_cursor_class() -> type:
-    # Imported here: the PostgreSQL backend imports psycopg, which SQLite runs do not need.
-    from django.db.backends.postgresql.base import ServerBindingCursor
-
-    class PreparingCursor(ServerBindingCursor):
-        def execute(self, query, params=None, *, prepare=True, binary=None):
-            return super().execute(query, params, prepare=prepare, binary=binary)
-
-    return PreparingCursor
 
 
 @dataclass(frozen=True)

@@ -125,13 +125,11 @@ if os.environ.get("DB_POOL_MAX_SIZE") and DATABASES["default"]["ENGINE"].endswit
         "max_size": int(os.environ["DB_POOL_MAX_SIZE"]),
         "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "30")),
     }
-# Let psycopg prepare statements (Django turns that off by default). Django's own queries
-# bind their values on the client and are never prepared either way; only the few fixed
-# statements of the upload path (config/lean_sql.lean_cursor) bind on the server and are
-# prepared, once per connection. DB_PREPARED_STATEMENTS=0 turns it off for a pooler that
-# cannot keep prepared statements (PgBouncer before 1.21 in transaction mode).
-if DATABASES["default"]["ENGINE"].endswith("postgresql") and os.environ.get("DB_PREPARED_STATEMENTS", "1") != "0":
-    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5  # psycopg's default
+# The upload path's few fixed statements run prepared on PostgreSQL (config/prepared_cursor.py;
+# Django's own queries are never prepared). DB_PREPARED_STATEMENTS=0 turns it off, for a
+# pooler that cannot keep prepared statements (PgBouncer in transaction mode before 1.21, or
+# with max_prepared_statements = 0).
+ARENA_PREPARED_STATEMENTS = os.environ.get("DB_PREPARED_STATEMENTS", "1") != "0"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth --------------------------------------------------------------------------------

@@ -404,8 +404,9 @@ def note_server_loop(loop: asyncio.AbstractEventLoop) -> None:
 
 
 def _deliver(messages: list[tuple[str, dict]], *, wait: bool = True) -> None:
-    """Send `messages` (group, message) on the channel layer, in order. On the Redis pub/sub
-    layer (production) they are published from this thread (thread_publish.py). Otherwise
+    """Send `messages` (group, message) on the channel layer, in order within each group. On
+    the Redis pub/sub layer (production) they are published from this thread
+    (thread_publish.py, which pauses pushes for a while after Redis fails one). Otherwise
     `wait=False` lets a request thread of the ASGI server hand the send to the server's loop
     and go on (for messages whose order does not matter, such as a private view's refresh)
     instead of sitting idle until the loop has done it."""

@@ -14,15 +14,23 @@ layer's serializer encodes them, so a consumer subscribed through the layer rece
 what its group_send would have sent (tests/live/test_thread_publish.py, against Redis).
 """
 
+import logging
 import os
+import time
 from functools import cache
 
 import redis
 from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer
 
-# A push is best effort (a missed one is repaired by the feed's versions and the client's
-# resume): a request must not hang on a Redis that stopped answering.
-PUBLISH_TIMEOUT_S = 2.0
+log = logging.getLogger("arena.events")
+
+# A push is best effort (a missed one is made good by the feed's versions, gap repair and the
+# client's resume), and the thread waiting for it may be serving a request: a Redis that
+# stops answering must cost requests little. One publish waits at most PUBLISH_TIMEOUT_S;
+# after a failure this process drops its pushes for PAUSE_AFTER_FAILURE_S instead of
+# making every request wait out the timeout again.
+PUBLISH_TIMEOUT_S = 0.5
+PAUSE_AFTER_FAILURE_S = 10.0
 
 
 class ThreadPublisher:
@@ -31,13 +39,33 @@ class ThreadPublisher:
         # Built, never started: only its channel naming and sharding are used.
         self._naming = RedisPubSubLoopLayer(*layer._args, channel_layer=layer, **layer._kwargs)
         self._clients: dict[int, redis.Redis] = {}
+        self._paused_until = 0.0
+        self.dropped = 0  # messages not sent while paused
 
     def publishable(self) -> bool:
         """Whether every shard is a plain address (not Sentinel), which this client reaches."""
         return all("address" in shard.host for shard in self._naming._shards)
 
     def group_send_all(self, messages: list[tuple[str, dict]]) -> None:
-        """group_send each (group, message) in order; several go in one round trip per shard."""
+        """group_send each (group, message): in order within each group (and overall with one
+        Redis shard); several go in one round trip per shard. Raises what redis-py raises,
+        then drops pushes for PAUSE_AFTER_FAILURE_S."""
+        if time.monotonic() < self._paused_until:
+            self.dropped += len(messages)
+            return
+        try:
+            self._publish(messages)
+        except redis.RedisError:
+            self._paused_until = time.monotonic() + PAUSE_AFTER_FAILURE_S
+            log.warning("Redis did not take a push: this process drops its pushes for %.0f s", PAUSE_AFTER_FAILURE_S)
+            raise
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()
+
+    def _publish(self, messages: list[tuple[str, dict]]) -> None:
         by_shard: dict[int, list[tuple[str, bytes]]] = {}
         for group, message in messages:
             channel = self._naming._get_group_channel_name(group)
