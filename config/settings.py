@@ -206,6 +206,9 @@ if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
     CELERY_TASK_ALWAYS_EAGER = False
+    # Redis pub/sub channels are server-wide, whatever the database number in REDIS_URL:
+    # deployments (or test stacks) sharing one Redis need prefixes of their own.
+    CHANNEL_PREFIX = os.environ.get("ARENA_CHANNEL_PREFIX", "asgi")
     if os.environ.get("ARENA_CHANNEL_LAYER", "pubsub") == "core":
         CHANNEL_LAYERS = {
             "default": {
@@ -216,7 +219,8 @@ if REDIS_URL:
                 # redis-py 8 also caps a pool at 100 connections and raises beyond it: a burst
                 # of (re)connecting sockets makes more concurrent group_add calls than that.
                 "CONFIG": {
-                    "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "max_connections": 1000}]
+                    "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "max_connections": 1000}],
+                    "prefix": CHANNEL_PREFIX,
                 },
             }
         }
@@ -228,7 +232,7 @@ if REDIS_URL:
         CHANNEL_LAYERS = {
             "default": {
                 "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-                "CONFIG": {"hosts": [{"address": REDIS_URL}]},
+                "CONFIG": {"hosts": [{"address": REDIS_URL}], "prefix": CHANNEL_PREFIX},
             }
         }
 else:

@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_BASE_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
 # Redis databases the suites may claim (an empty one, locked while in use), so two runs on
-# one machine — or another project's data in db 0 — never share queues or channel groups.
+# one machine — or another project's data in db 0 — never share queues; pub/sub channels
+# ignore the database number, so each stack's channel layer also gets a prefix of its own.
 REDIS_DBS = range(8, 16)
 LOCK_KEY = "arena:test-stack:lock"
 
@@ -285,6 +286,7 @@ def create_stack(workdir: Path, *, tick_seconds: float = 0.5, extra_env: dict | 
             "DJANGO_SETTINGS_MODULE": "config.settings",
             "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{db_name}",
             "REDIS_URL": f"{REDIS_BASE_URL}/{redis_db}",
+            "ARENA_CHANNEL_PREFIX": f"arena-test-{redis_db}",
             # Pooled connections (README, Production): a burst of requests must queue for a
             # connection, not exhaust PostgreSQL's connection limit.
             "DB_POOL_MAX_SIZE": "16",
