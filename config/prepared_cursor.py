@@ -11,10 +11,12 @@ The threshold is switched on only while this cursor executes. Left on for the co
 psycopg would also count every ORM statement it runs (their text, values included, up to
 `prepared_max` of them per connection) although they are never prepared.
 
-A prepared statement outlives a migration that changes the type of a column it returns:
-PostgreSQL then refuses it ("cached plan must not change result type"). Outside a
-transaction the statements are dropped and the statement is run again, prepared afresh;
-inside one the error stands (the transaction is lost anyway) and the rollback drops them.
+A prepared statement can go stale behind psycopg's back: a migration that changes the type
+of a column it returns makes PostgreSQL refuse it ("cached plan must not change result
+type"), and a DEALLOCATE or DISCARD ALL sent through another cursor (or a pooler's reset)
+removes it while psycopg still has its name. Outside a transaction the connection's
+statements are then dropped and the statement is run again, prepared afresh (nothing ran:
+both errors come before execution); inside one the error stands, as the transaction is lost.
 """
 
 import psycopg
@@ -24,7 +26,16 @@ from django.db.backends.postgresql.psycopg_any import register_tzloader
 from psycopg.pq import Format, TransactionStatus
 
 PREPARE_FROM_USE = 2  # prepared when run the second time on a connection
-STALE_PLAN = "cached plan must not change result type"
+
+
+def _stale_statement(error: psycopg.Error) -> bool:
+    """Whether `error` says a prepared statement is stale (see the module), judged by what
+    PostgreSQL does not translate: the SQLSTATE and the server function that raised it."""
+    if isinstance(error, psycopg.errors.InvalidSqlStatementName):  # 26000: no such statement
+        return True
+    return isinstance(error, psycopg.errors.FeatureNotSupported) and (  # 0A000
+        error.diag.source_function == "RevalidateCachedQuery"  # "...must not change result type"
+    )
 
 
 class PreparingCursor(ServerBindingCursor):
@@ -32,18 +43,19 @@ class PreparingCursor(ServerBindingCursor):
         if not settings.ARENA_PREPARED_STATEMENTS:
             return super().execute(query, params, prepare=False, binary=binary)
         conn = self.connection
+        threshold = conn.prepare_threshold  # None, as Django opens connections
         conn.prepare_threshold = PREPARE_FROM_USE - 1  # uses seen before this one
         try:
             try:
                 return super().execute(query, params, prepare=prepare, binary=binary)
-            except psycopg.errors.FeatureNotSupported as error:
-                if STALE_PLAN not in str(error) or conn.info.transaction_status != TransactionStatus.IDLE:
+            except psycopg.Error as error:
+                if not _stale_statement(error) or conn.info.transaction_status != TransactionStatus.IDLE:
                     raise
                 # Run through this cursor, psycopg sees the DEALLOCATE and forgets its names too.
                 super().execute("DEALLOCATE ALL")
                 return super().execute(query, params, prepare=prepare, binary=binary)
         finally:
-            conn.prepare_threshold = None  # as Django leaves it
+            conn.prepare_threshold = threshold
 
 
 def preparing_cursor(django_connection) -> PreparingCursor:

@@ -140,6 +140,38 @@ def test_a_prepared_statement_is_prepared_again_after_a_migration_changes_its_co
             cursor.execute(f'ALTER TABLE "{table}" ALTER COLUMN "{column}" TYPE varchar(100)')
 
 
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("elsewhere", ["DEALLOCATE ALL", "DISCARD ALL"])
+def test_a_prepared_statement_removed_through_another_cursor_is_prepared_again(
+    modeler, model, open_round, elsewhere
+):
+    key = ApiKey.objects.create(user=modeler, name="k", prefix="p", key_hash=hash_api_key("raw"), scopes=["submit"])
+    now = timezone.now()
+    for _ in range(2):  # prepared on the second use
+        upload_context(key_hash=key.key_hash, model_id=model.id, now=now)
+    assert len(_prepared()) == 1
+    with connection.cursor() as cursor:  # Django's own cursor: psycopg does not see this
+        cursor.execute(elsewhere)
+    assert _prepared() == set()
+    # psycopg still has the statement's name; PostgreSQL answers "does not exist" and the
+    # cursor prepares it afresh (from its second use again).
+    for _ in range(3):
+        assert upload_context(key_hash=key.key_hash, model_id=model.id, now=now).round == open_round
+    assert len(_prepared()) == 1
+
+
+@postgresql_only
+def test_the_preparing_cursor_leaves_the_connections_own_threshold_as_it_found_it(modeler, model):
+    # Django's connections have none (nothing prepared); an operator may set one in OPTIONS.
+    connection.ensure_connection()
+    for threshold in (None, 7):
+        connection.connection.prepare_threshold = threshold
+        upload_context(key_hash="no such key", model_id=model.id, now=timezone.now())
+        assert connection.connection.prepare_threshold == threshold
+    connection.connection.prepare_threshold = None
+
+
 def test_the_lane_answers_exactly_as_the_full_view(
     key_client, modeler, model, open_round, live_ids, full_view_only
 ):
