@@ -44,9 +44,9 @@ def lean_cursor() -> CursorWrapper:
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     connection.validate_thread_sharing()
-    with connection.wrap_database_errors:
-        from config.prepared_cursor import preparing_cursor  # imports psycopg: PostgreSQL only
+    from config.prepared_cursor import preparing_cursor  # imports psycopg: PostgreSQL only
 
+    with connection.wrap_database_errors:
         raw = preparing_cursor(connection)
     return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
 

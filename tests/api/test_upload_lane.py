@@ -118,23 +118,34 @@ def test_db_prepared_statements_0_prepares_nothing(key_client, modeler, model, o
     assert _prepared() == set()
 
 
+@pytest.fixture
+def prepared_lookup(modeler, model):
+    """The upload's context SELECT for a key named "k", run twice so that it is prepared on
+    this connection; calling it runs it again."""
+    key = ApiKey.objects.create(user=modeler, name="k", prefix="p", key_hash=hash_api_key("raw"), scopes=["submit"])
+    now = timezone.now()
+
+    def lookup():
+        return upload_context(key_hash=key.key_hash, model_id=model.id, now=now)
+
+    for _ in range(2):  # prepared on the second use
+        assert lookup().api_key.name == "k"
+    return lookup
+
+
 @postgresql_only
 @pytest.mark.django_db(transaction=True)
 def test_a_prepared_statement_is_prepared_again_after_a_migration_changes_its_columns(
-    modeler, model, open_round
+    prepared_lookup, open_round
 ):
-    key = ApiKey.objects.create(user=modeler, name="k", prefix="p", key_hash=hash_api_key("raw"), scopes=["submit"])
-    now = timezone.now()
-    for _ in range(2):  # prepared on the second use
-        assert upload_context(key_hash=key.key_hash, model_id=model.id, now=now).api_key.name == "k"
     table, column = ApiKey._meta.db_table, ApiKey._meta.get_field("name").column
     with connection.cursor() as cursor:
         cursor.execute(f'ALTER TABLE "{table}" ALTER COLUMN "{column}" TYPE varchar(150)')
     try:
         # The prepared SELECT returns a column whose type changed: PostgreSQL refuses it
         # ("cached plan must not change result type"); the cursor prepares it afresh.
-        assert upload_context(key_hash=key.key_hash, model_id=model.id, now=now).api_key.name == "k"
-        assert upload_context(key_hash=key.key_hash, model_id=model.id, now=now).round == open_round
+        assert prepared_lookup().api_key.name == "k"
+        assert prepared_lookup().round == open_round
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f'ALTER TABLE "{table}" ALTER COLUMN "{column}" TYPE varchar(100)')
@@ -144,12 +155,8 @@ def test_a_prepared_statement_is_prepared_again_after_a_migration_changes_its_co
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("elsewhere", ["DEALLOCATE ALL", "DISCARD ALL"])
 def test_a_prepared_statement_removed_through_another_cursor_is_prepared_again(
-    modeler, model, open_round, elsewhere
+    prepared_lookup, open_round, elsewhere
 ):
-    key = ApiKey.objects.create(user=modeler, name="k", prefix="p", key_hash=hash_api_key("raw"), scopes=["submit"])
-    now = timezone.now()
-    for _ in range(2):  # prepared on the second use
-        upload_context(key_hash=key.key_hash, model_id=model.id, now=now)
     assert len(_prepared()) == 1
     with connection.cursor() as cursor:  # Django's own cursor: psycopg does not see this
         cursor.execute(elsewhere)
@@ -157,7 +164,7 @@ def test_a_prepared_statement_removed_through_another_cursor_is_prepared_again(
     # psycopg still has the statement's name; PostgreSQL answers "does not exist" and the
     # cursor prepares it afresh (from its second use again).
     for _ in range(3):
-        assert upload_context(key_hash=key.key_hash, model_id=model.id, now=now).round == open_round
+        assert prepared_lookup().round == open_round
     assert len(_prepared()) == 1
 
 

@@ -4,7 +4,6 @@ Against the Redis server (TEST_REDIS_URL); skipped with the reason when none ans
 
 import asyncio
 import logging
-import os
 import secrets
 import socket
 
@@ -13,22 +12,12 @@ import redis
 from channels.layers import InMemoryChannelLayer
 from channels_redis.pubsub import RedisPubSubChannelLayer
 
+from tests.production.stack import REDIS_BASE_URL, redis_missing
 from tournaments import events, thread_publish
 from tournaments.thread_publish import thread_publisher
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
 RECEIVE_TIMEOUT_S = 3
-
-
-def _redis_missing() -> str | None:
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError as exc:
-        return f"Redis does not answer at {REDIS_URL}: {exc}"
-    return None
-
-
-REDIS_MISSING = _redis_missing()
+REDIS_MISSING = redis_missing()
 needs_redis = pytest.mark.skipif(REDIS_MISSING is not None, reason=REDIS_MISSING or "")
 
 
@@ -38,7 +27,7 @@ def make_layer():
     the database number); their publishers' connections are closed afterwards."""
     layers = []
 
-    def make(address: str = REDIS_URL) -> RedisPubSubChannelLayer:
+    def make(address: str = REDIS_BASE_URL) -> RedisPubSubChannelLayer:
         layers.append(RedisPubSubChannelLayer(hosts=[{"address": address}], prefix=f"test-{secrets.token_hex(4)}"))
         return layers[-1]
 

@@ -76,6 +76,11 @@ def services_missing() -> str | None:
         psycopg.connect(PG_ADMIN_URL, connect_timeout=3).close()
     except psycopg.Error as exc:
         return f"PostgreSQL does not answer at {PG_ADMIN_URL}: {exc}".strip()
+    return redis_missing()
+
+
+def redis_missing() -> str | None:
+    """Why Redis cannot be used here, or None when it answers at REDIS_BASE_URL."""
     try:
         redis.Redis.from_url(REDIS_BASE_URL, socket_connect_timeout=3).ping()
     except redis.RedisError as exc:
