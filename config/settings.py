@@ -157,6 +157,13 @@ ARENA_MAX_PREDICTION_BYTES = int(os.environ.get("ARENA_MAX_PREDICTION_BYTES", 20
 ARENA_MAX_DATASET_BYTES = int(os.environ.get("ARENA_MAX_DATASET_BYTES", 500 * 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = ARENA_MAX_PREDICTION_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Uploaded files are decoded in worker processes that a hostile file can only kill
+# (tournaments/sandbox): each may use this much address space beyond its imports, this much
+# CPU time per file, and gets this long per file before it is killed.
+ARENA_DECODE_MEMORY_BYTES = int(os.environ.get("ARENA_DECODE_MEMORY_BYTES", 1024 * 1024 * 1024))
+ARENA_DECODE_CPU_SECONDS = int(os.environ.get("ARENA_DECODE_CPU_SECONDS", "20"))
+ARENA_DECODE_WALL_SECONDS = float(os.environ.get("ARENA_DECODE_WALL_SECONDS", "60"))
+ARENA_DECODE_WORKERS = int(os.environ.get("ARENA_DECODE_WORKERS", str(min(2, os.cpu_count() or 1))))
 
 # --- Keys --------------------------------------------------------------------------------
 # Both are 64 hex digits (32 bytes). Round private keys are stored encrypted (AES-256-GCM)

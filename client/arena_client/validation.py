@@ -15,6 +15,7 @@ or rows, so one fix-and-retry cycle is enough. Rows are numbered from 1 for the 
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -28,6 +29,7 @@ __all__ = [
     "PredictionFileError",
     "ValidatedPredictions",
     "read_predictions",
+    "row_limit_for",
     "validate_predictions",
 ]
 
@@ -36,6 +38,13 @@ DEFAULT_MAX_ROWS = 10_000_000
 FIRST_FEW = 5
 REQUIRED_COLUMNS = ("id", "prediction")
 PARQUET_MAGIC = b"PAR1"
+# Bounds that keep decoding cheap whatever the file says: a predictions row is an id and a
+# number, so a line of 4 KiB is already absurd; a footer over 1 MiB is not a two-column file.
+MAX_LINE_BYTES = 4096
+MAX_COLUMNS = 64
+MAX_PARQUET_FOOTER_BYTES = 1024 * 1024
+# Ids, values and column names quoted in a message are cut to this many characters.
+MAX_QUOTED_CHARS = 64
 # Text a spreadsheet or pandas writes for "no value"; reported as missing, not as garbage.
 _MISSING_SPELLINGS = frozenset({"", "nan", "-nan", "+nan", "na", "n/a", "null", "none", "<na>"})
 
@@ -69,9 +78,18 @@ class ValidatedPredictions:
 
 
 def read_predictions(
-    data: bytes, filename: str, *, max_bytes: int = DEFAULT_MAX_FILE_BYTES
+    data: bytes,
+    filename: str,
+    *,
+    max_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    max_rows: int = DEFAULT_MAX_ROWS,
 ) -> pd.DataFrame:
     """Parse a predictions file by its extension (.csv, .parquet or .pq).
+
+    Everything that bounds the work is checked before anything is decoded: the file's size,
+    a CSV's encoding, NUL bytes, line count and longest line, a Parquet footer's columns,
+    types, row count and uncompressed size. `max_rows` bounds the data rows; a caller that
+    knows the live set passes a bound derived from it (:func:`row_limit_for`).
 
     CSV cells are kept as text so that :func:`validate_predictions` can say exactly which
     cell is not a number; Parquet columns keep their stored types.
@@ -88,10 +106,21 @@ def read_predictions(
     if kind == "csv":
         if data.startswith(PARQUET_MAGIC):
             _reject("wrong_format", f"{filename!r} is named .csv but contains Parquet data", 1)
+        _check_csv_text(data, max_rows)
         return _read_csv(data)
     if not data.startswith(PARQUET_MAGIC):
         _reject("wrong_format", f"{filename!r} is named .parquet but is not a Parquet file", 1)
-    return _read_parquet(data)
+    return _read_parquet(data, max_rows)
+
+
+def row_limit_for(live_count: int) -> int:
+    """The most data rows worth decoding for a live set of `live_count` ids.
+
+    A valid file has exactly one row per live id; the slack lets a file with a few duplicate
+    or unknown ids be read, so the modeler is told which ones, while a file with far more
+    rows is refused from its size alone.
+    """
+    return 2 * live_count + 1_000
 
 
 def validate_predictions(
@@ -134,10 +163,64 @@ def _format_of(filename: str) -> str:
     _reject("unsupported_format", f"{filename!r}: expected a .csv or .parquet file", 1)
 
 
+def _line_of(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
+def _check_csv_text(data: bytes, max_rows: int) -> None:
+    """Refuse, before the CSV parser sees it, text whose size or shape would make parsing
+    costly or whose bytes no predictions file contains."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        _reject(
+            "bad_encoding",
+            f"CSV is not UTF-8 text: byte {error.start} (line {_line_of(data, error.start)}) "
+            "is invalid; save the file as UTF-8",
+            1,
+        )
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        _reject(
+            "nul_byte",
+            f"CSV contains a NUL byte at byte {nul} (line {_line_of(data, nul)}): "
+            "a predictions file is plain text",
+            data.count(b"\x00"),
+        )
+    newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n"))
+    data_rows = len(newlines) - 1 + (not data.endswith(b"\n"))  # the header is not a row
+    if data_rows > max_rows:
+        _reject(
+            "too_many_rows",
+            f"file has {data_rows:,} rows; the limit is {max_rows:,}",
+            data_rows,
+        )
+    ends = np.append(newlines, len(data))
+    lengths = np.diff(ends, prepend=-1) - 1
+    longest = int(lengths.argmax())
+    if lengths[longest] > MAX_LINE_BYTES:
+        _reject(
+            "line_too_long",
+            f"line {longest + 1} is {int(lengths[longest]):,} bytes long; "
+            f"the limit is {MAX_LINE_BYTES:,} bytes per line",
+            int((lengths > MAX_LINE_BYTES).sum()),
+        )
+    header = data[: ends[0]]
+    fields = header.count(b",") + 1
+    if fields > MAX_COLUMNS:
+        _reject(
+            "bad_columns",
+            f"the header has {fields:,} fields; a predictions file has exactly 2 "
+            "('id', 'prediction')",
+            fields,
+        )
+
+
 def _read_csv(data: bytes) -> pd.DataFrame:
     try:
         # header=None: the header is read as a row so that a file whose data rows all have one
         # field too many is an error; pandas would otherwise shift every column left by one.
+        # The C parser then refuses any row with more fields than the header.
         table = pd.read_csv(
             io.BytesIO(data),
             header=None,
@@ -145,9 +228,8 @@ def _read_csv(data: bytes) -> pd.DataFrame:
             keep_default_na=False,
             na_filter=False,
             encoding="utf-8-sig",  # tolerate the byte-order mark spreadsheets write
+            engine="c",
         )
-    except UnicodeDecodeError as error:
-        _reject("unreadable_file", f"CSV is not UTF-8 text (byte {error.start} is invalid)", 1)
     except pd.errors.EmptyDataError:
         _reject("unreadable_file", "CSV has no header row", 1)
     except pd.errors.ParserError as error:
@@ -157,22 +239,115 @@ def _read_csv(data: bytes) -> pd.DataFrame:
     return frame
 
 
-def _read_parquet(data: bytes) -> pd.DataFrame:
+def _read_parquet(data: bytes, max_rows: int) -> pd.DataFrame:
     import pyarrow
     import pyarrow.parquet as pq
 
+    footer_bytes = int.from_bytes(data[-8:-4], "little") if len(data) >= 12 else -1
+    if not data.endswith(PARQUET_MAGIC) or not 0 < footer_bytes <= min(
+        len(data) - 12, MAX_PARQUET_FOOTER_BYTES
+    ):
+        _reject(
+            "unreadable_file",
+            "Parquet file could not be read: its footer is missing, truncated or larger than "
+            f"{MAX_PARQUET_FOOTER_BYTES:,} bytes",
+            1,
+        )
     try:
-        frame = pq.read_table(io.BytesIO(data)).to_pandas()
-    except (pyarrow.ArrowException, OSError) as error:
+        parquet = pq.ParquetFile(io.BytesIO(data))
+        schema = parquet.schema_arrow
+        metadata = parquet.metadata
+    except (pyarrow.ArrowException, OSError, ValueError) as error:
         _reject("unreadable_file", f"Parquet file could not be read: {error}", 1)
-    if "id" in frame.index.names:
-        # df.set_index("id").to_parquet() stores the ids as the index; that is still the ids.
-        frame = frame.reset_index()
-    return frame
+    range_ids = _range_index_ids(schema, metadata.num_rows)
+    _check_parquet_footer(schema, metadata, max_rows, range_ids is not None)
+    try:
+        # The pandas metadata a writer stores (index columns, dtypes) is the sender's claim:
+        # it is ignored, and only the two named physical columns are decoded.
+        columns = ["prediction"] if range_ids is not None else list(REQUIRED_COLUMNS)
+        frame = parquet.read(columns=columns, use_threads=False).to_pandas(ignore_metadata=True)
+        if range_ids is not None:
+            frame.insert(0, "id", range_ids)
+        return frame
+    except MemoryError as error:
+        # Before ArrowException: pyarrow's ArrowMemoryError is both.
+        _reject("too_large", f"the file needs more memory to decode than is allowed: {error}", 1)
+    except (pyarrow.ArrowException, OSError, ValueError) as error:
+        _reject("unreadable_file", f"Parquet file could not be read: {error}", 1)
+
+
+def _range_index_ids(schema: Any, rows: int) -> np.ndarray | None:
+    """The ids of a file written by `df.set_index("id").to_parquet()` with consecutive
+    integer ids: pandas stores such an index only as (start, step) in its metadata, with no
+    column. Anything else in that metadata is ignored; a malformed one counts as absent."""
+    if "id" in schema.names:
+        return None
+    try:
+        indexes = json.loads(schema.metadata[b"pandas"])["index_columns"]
+        found = [i for i in indexes if isinstance(i, dict) and i.get("name") == "id"]
+        start, step = found[0]["start"], found[0]["step"]
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+    if not (type(start) is int and type(step) is int and step != 0 and 0 <= rows):
+        return None
+    if max(abs(start), abs(start + step * rows)) >= 2**62:
+        return None
+    return np.arange(start, start + step * rows, step, dtype=np.int64)[:rows]
+
+
+def _check_parquet_footer(schema: Any, metadata: Any, max_rows: int, range_ids: bool) -> None:
+    """Columns, types, row count and decoded size, all from the footer."""
+    import pyarrow as pa
+
+    names = list(schema.names) + (["id"] if range_ids else [])
+    if len(names) > MAX_COLUMNS:
+        _reject(
+            "bad_columns",
+            f"the file has {len(names):,} columns; a predictions file has exactly 2 "
+            "('id', 'prediction')",
+            len(names),
+        )
+    # A pandas index without a name is stored as an extra column; it carries no data of ours.
+    _check_columns(pd.DataFrame(columns=[n for n in names if n != "__index_level_0__"]))
+    wrong = []
+    for name in REQUIRED_COLUMNS:
+        if name == "id" and range_ids:
+            continue
+        field_type = schema.field(name).type
+        if pa.types.is_dictionary(field_type):
+            field_type = field_type.value_type
+        allowed = (
+            pa.types.is_integer(field_type)
+            or pa.types.is_string(field_type)
+            or pa.types.is_large_string(field_type)
+            or (
+                name == "prediction"
+                and (pa.types.is_floating(field_type) or pa.types.is_null(field_type))
+            )
+        )
+        if not allowed:
+            expected = "text or integers" if name == "id" else "numbers"
+            wrong.append(f"column {name!r} has type {field_type}; expected {expected}")
+    if wrong:
+        _reject("bad_types", "; ".join(wrong), len(wrong))
+    rows = metadata.num_rows
+    if rows < 0 or rows > max_rows:
+        _reject("too_many_rows", f"file has {rows:,} rows; the limit is {max_rows:,}", rows)
+    decoded = sum(
+        max(metadata.row_group(i).total_byte_size, 0) for i in range(metadata.num_row_groups)
+    )
+    limit = max_rows * MAX_LINE_BYTES
+    if decoded > limit:
+        _reject(
+            "too_large",
+            f"the file's columns decode to {decoded:,} bytes; the limit for this round is "
+            f"{limit:,} bytes",
+            1,
+        )
 
 
 def _check_columns(df: pd.DataFrame) -> None:
-    columns = [str(column) for column in df.columns]
+    columns = [_clip(str(column)) for column in df.columns]
     repeated = sorted({name for name in columns if columns.count(name) > 1})
     if repeated:
         _reject(
@@ -234,7 +409,9 @@ def _id_problems(ids: pd.Series, positions: np.ndarray, live: pd.Index) -> list[
             (identifier, [int(i) + 1 for i in repeated.index[repeated == identifier]])
             for identifier in distinct[:FIRST_FEW]
         ]
-        listing = ", ".join(f"{identifier!r} (rows {_join(rows)})" for identifier, rows in shown)
+        listing = ", ".join(
+            f"{_clip(identifier)!r} (rows {_join(rows)})" for identifier, rows in shown
+        )
         problems.append(
             _problem(
                 "duplicate_ids",
@@ -242,21 +419,21 @@ def _id_problems(ids: pd.Series, positions: np.ndarray, live: pd.Index) -> list[
                 f"({len(repeated):,} rows in all)"
                 f"{_first(len(distinct))}: {listing}",
                 len(distinct),
-                [identifier for identifier, _ in shown],
+                [_clip(identifier) for identifier, _ in shown],
             )
         )
 
     unknown_rows = np.flatnonzero(present.to_numpy() & (positions < 0))
     if len(unknown_rows):
         shown_rows = unknown_rows[:FIRST_FEW]
-        listing = ", ".join(f"{ids.iat[i]!r} (row {i + 1})" for i in shown_rows)
+        listing = ", ".join(f"{_clip(ids.iat[i])!r} (row {i + 1})" for i in shown_rows)
         problems.append(
             _problem(
                 "unknown_ids",
                 f"{_rows(len(unknown_rows))} with an id that is not in this round's live set"
                 f"{_first(len(unknown_rows))}: {listing}",
                 len(unknown_rows),
-                [ids.iat[i] for i in shown_rows],
+                [_clip(ids.iat[i]) for i in shown_rows],
             )
         )
 
@@ -304,7 +481,7 @@ def _parse_values(raw: pd.Series, ids: pd.Series) -> tuple[np.ndarray, list[dict
         if len(rows):
             shown = rows[:FIRST_FEW]
             examples = [
-                {"row": int(i) + 1, "id": ids.iat[i], "value": _shown_value(raw.iat[i])}
+                {"row": int(i) + 1, "id": _clip(ids.iat[i]), "value": _shown_value(raw.iat[i])}
                 for i in shown
             ]
             listing = ", ".join(f"row {e['row']} (id {e['id']!r}): {e['value']}" for e in examples)
@@ -333,9 +510,16 @@ def _constant_problem(values: np.ndarray) -> list[dict[str, Any]]:
     ]
 
 
+def _clip(text: str) -> str:
+    """`text` as short as a message should quote it: a cell can be kilobytes long."""
+    if len(text) <= MAX_QUOTED_CHARS:
+        return text
+    return f"{text[:MAX_QUOTED_CHARS]}…({len(text):,} characters)"
+
+
 def _shown_value(value: Any) -> str:
     if isinstance(value, str):
-        return repr(value)
+        return repr(_clip(value))
     if value is None or value is pd.NA:
         return "null"
     return repr(float(value)) if isinstance(value, float | np.floating) else repr(value)

@@ -248,8 +248,8 @@ def test_row_limit():
         (
             b"id,prediction\nn1,\xff\n",
             "p.csv",
-            "unreadable_file",
-            "CSV is not UTF-8 text (byte 17 is invalid)",
+            "bad_encoding",
+            "CSV is not UTF-8 text: byte 17 (line 2) is invalid; save the file as UTF-8",
         ),
         (
             b"id,prediction\nn1,0.5,extra\n",

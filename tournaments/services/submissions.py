@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 
+import numpy as np
 from arena_client.sealing import (
     ENVELOPE_OVERHEAD,
     MalformedEnvelopeError,
@@ -23,13 +24,7 @@ from arena_client.sealing import (
     open_sealed,
     submission_info,
 )
-from arena_client.validation import (
-    PARQUET_MAGIC,
-    PredictionFileError,
-    ValidatedPredictions,
-    read_predictions,
-    validate_predictions,
-)
+from arena_client.validation import PARQUET_MAGIC
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection
@@ -40,16 +35,12 @@ from tournaments import events
 from tournaments.blobs import blob_store
 from tournaments.errors import Conflict, InvalidInput, NotAllowed, TooLarge
 from tournaments.models import ModelSlot, Round, RoundState, Submission, SubmissionState
+from tournaments.sandbox import DecodeContext, DecodeLimits, Outcome, decode_pool
 from tournaments.selectors import live_ids, round_open_for_upload
 from tournaments.services.receipts import receipt_sign, submission_receipt
 from tournaments.services.round_keys import round_private_key
 
 log = logging.getLogger("arena.submissions")
-
-# What the plaintext of an envelope is called when it is parsed: the platform never sees the
-# modeler's file name for it, so the format is told by its first bytes (Parquet's magic).
-CSV_NAME = "predictions.csv"
-PARQUET_NAME = "predictions.parquet"
 
 
 def _open_round_for_upload(model: ModelSlot, now: datetime, found: Round | None) -> Round:
@@ -174,53 +165,100 @@ class _Outcome:
     state: str
     error: str = ""
     problems: list = field(default_factory=list)
-    validated: ValidatedPredictions | None = None
+    values: np.ndarray | None = None
 
 
-def _canonical_predictions(validated: ValidatedPredictions) -> bytes:
+def _invalid(code: str, message: str) -> _Outcome:
+    problem = {"code": code, "message": message, "count": 1, "examples": []}
+    return _Outcome(SubmissionState.INVALID, message, [problem])
+
+
+def _canonical_predictions(ids: list[str], values: np.ndarray) -> bytes:
     """`id,prediction` in live-id order; Python's repr is the shortest text that reads back
     as exactly the same float64."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["id", "prediction"])
-    writer.writerows(zip(validated.ids, map(repr, validated.values.tolist()), strict=True))
+    writer.writerows(zip(ids, map(repr, values.tolist()), strict=True))
     return out.getvalue().encode()
 
 
-def _open_and_check(
-    submission: Submission, round: Round, private_key: bytes, ids: list[str]
-) -> _Outcome:
-    # A missing blob raises BlobNotFound: that is a storage failure, not the modeler's fault,
-    # so it stops the run instead of marking the submission invalid.
-    envelope = blob_store().get(submission.cid)
-    info = submission_info(round.tournament.slug, round.number, submission.model_id)
-    try:
-        plaintext = open_sealed(envelope, private_key, info)
-    except SealError as exc:
-        message = (
-            f"cannot be opened with the key of round {round.number} for model "
-            f"{submission.model_id}: {exc}"
+def decode_limits() -> DecodeLimits:
+    """The sandbox limits for opening one user file, from settings."""
+    return DecodeLimits(
+        memory_bytes=settings.ARENA_DECODE_MEMORY_BYTES,
+        cpu_seconds=settings.ARENA_DECODE_CPU_SECONDS,
+        wall_seconds=settings.ARENA_DECODE_WALL_SECONDS,
+        workers=settings.ARENA_DECODE_WORKERS,
+    )
+
+
+def _judged(decoded: Outcome, limits: DecodeLimits, live_count: int) -> _Outcome:
+    """A sandbox outcome as a submission's state: every way a file can fail is `invalid`
+    with a code its owner can act on."""
+    if decoded.status == "ok" and decoded.result.get("valid"):
+        values = np.frombuffer(decoded.body, dtype="<f8")
+        if len(values) != live_count:
+            return _invalid("decoder_crashed", "the decoder returned a wrong number of values")
+        return _Outcome(SubmissionState.VALID, values=values)
+    if decoded.status == "ok":
+        return _Outcome(
+            SubmissionState.INVALID, decoded.result["message"], decoded.result["problems"]
         )
-        problem = {"code": "decryption_failed", "message": message, "count": 1, "examples": []}
-        return _Outcome(SubmissionState.INVALID, message, [problem])
-    name = PARQUET_NAME if plaintext.startswith(PARQUET_MAGIC) else CSV_NAME
-    try:
-        frame = read_predictions(plaintext, name, max_bytes=settings.ARENA_MAX_PREDICTION_BYTES)
-        validated = validate_predictions(frame, ids)
-    except PredictionFileError as exc:
-        return _Outcome(SubmissionState.INVALID, exc.message, exc.problems)
-    return _Outcome(SubmissionState.VALID, validated=validated)
+    if decoded.status == "memory":
+        return _invalid(
+            "too_large",
+            f"reading the file needed more than {limits.memory_bytes // 2**20:,} MiB of memory; "
+            f"a predictions file for {live_count:,} live ids needs a small fraction of that",
+        )
+    if decoded.status in ("cpu", "time"):
+        return _invalid("too_slow", f"reading the file took too long ({decoded.detail})")
+    if decoded.status == "error":
+        return _invalid("unreadable_file", f"the file could not be read ({decoded.detail})")
+    return _invalid("decoder_crashed", f"the file crashed the reader ({decoded.detail})")
+
+
+def _undecryptable(submission: Submission, round: Round, error: SealError) -> _Outcome:
+    return _invalid(
+        "decryption_failed",
+        f"cannot be opened with the key of round {round.number} for model "
+        f"{submission.model_id}: {error}",
+    )
+
+
+def _submission_finish(
+    submission: Submission, outcome: _Outcome, ids: list[str], now: datetime
+) -> bool:
+    predictions_cid = ""
+    rows = 0
+    if outcome.values is not None:
+        predictions_cid = blob_store().put(_canonical_predictions(ids, outcome.values))
+        rows = len(outcome.values)
+    updated = Submission.objects.filter(pk=submission.pk, state=SubmissionState.RECEIVED).update(
+        state=outcome.state,
+        error=outcome.error,
+        problems=outcome.problems,
+        rows=rows,
+        predictions_cid=predictions_cid,
+        checked_at=now,
+    )
+    if updated:
+        events.submission_changed(submission)  # its owner's page shows valid/invalid
+    return bool(updated)
 
 
 def round_decrypt_submissions(*, round: Round, now: datetime) -> int:
     """Open and check the counted envelopes of a closed round; return how many were settled.
 
     Each counted submission still `received` is opened with the round key and the info that
-    binds it to (tournament, round, model), then checked with the same rules as the client's;
-    valid ones get their predictions stored as a canonical CSV blob for scoring, invalid ones
-    the reason. Idempotent and resumable: each row is finished on its own by a conditional
-    update, so a crash halfway keeps the finished ones and the next call does the rest.
-    Refuses (Conflict, from round_private_key) while the round is still open.
+    binds it to (tournament, round, model); its plaintext is then read and checked with the
+    client's rules in a sandboxed worker (tournaments.sandbox), so a file that breaks the
+    reader, exhausts its memory or spins its CPU is that submission's `invalid` with a code and
+    a message, never the round's failure. Valid ones get their predictions stored as a
+    canonical CSV blob for scoring. Idempotent and resumable: each row is finished on its own
+    by a conditional update, so a crash halfway keeps the finished ones and the next call does
+    the rest. Refuses (Conflict, from round_private_key) while the round is still open. A
+    missing blob (BlobNotFound) is a storage failure, not the modeler's: it stops the run.
     """
     pending = list(
         Submission.objects.filter(round=round, is_counted=True, state=SubmissionState.RECEIVED)
@@ -232,27 +270,25 @@ def round_decrypt_submissions(*, round: Round, now: datetime) -> int:
     round = Round.objects.select_related("tournament").get(pk=round.pk)
     private_key = round_private_key(round=round)
     ids = live_ids(round=round)
+    limits = decode_limits()
+    context = DecodeContext.of({"live_ids": ids, "max_bytes": settings.ARENA_MAX_PREDICTION_BYTES})
+    undecryptable: list[tuple[Submission, _Outcome]] = []
+
+    def plaintexts():
+        for submission in pending:
+            envelope = blob_store().get(submission.cid)
+            info = submission_info(round.tournament.slug, round.number, submission.model_id)
+            try:
+                yield submission, open_sealed(envelope, private_key, info)
+            except SealError as exc:
+                undecryptable.append((submission, _undecryptable(submission, round, exc)))
+
     settled = 0
-    for submission in pending:
-        outcome = _open_and_check(submission, round, private_key, ids)
-        predictions_cid = ""
-        rows = 0
-        if outcome.validated is not None:
-            predictions_cid = blob_store().put(_canonical_predictions(outcome.validated))
-            rows = len(outcome.validated)
-        updated = Submission.objects.filter(
-            pk=submission.pk, state=SubmissionState.RECEIVED
-        ).update(
-            state=outcome.state,
-            error=outcome.error,
-            problems=outcome.problems,
-            rows=rows,
-            predictions_cid=predictions_cid,
-            checked_at=now,
-        )
-        if updated:
-            settled += 1
-            events.submission_changed(submission)  # its owner's page shows valid/invalid
+    pool = decode_pool(limits)
+    for submission, decoded in pool.decode_many("predictions", context, plaintexts()):
+        settled += _submission_finish(submission, _judged(decoded, limits, len(ids)), ids, now)
+    for submission, outcome in undecryptable:
+        settled += _submission_finish(submission, outcome, ids, now)
     invalid = Submission.objects.filter(
         round=round, is_counted=True, state=SubmissionState.INVALID
     ).count()

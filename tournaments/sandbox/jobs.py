@@ -1,0 +1,47 @@
+"""What the decoding workers run on untrusted bytes (see tournaments.sandbox.child)."""
+
+import numpy as np
+from arena_client.validation import (
+    PARQUET_MAGIC,
+    PredictionFileError,
+    read_predictions,
+    row_limit_for,
+    validate_predictions,
+)
+
+# The plaintext of an envelope has no file name the platform could trust: its format is told
+# by its first bytes.
+CSV_NAME = "predictions.csv"
+PARQUET_NAME = "predictions.parquet"
+
+
+def prepare() -> None:
+    """Import everything a job may need before the worker limits its own memory, and keep
+    Arrow to one thread so a file's CPU and memory are one thread's."""
+    import pyarrow
+    import pyarrow.parquet  # noqa: F401 - imported now, not under the memory limit
+
+    pyarrow.set_cpu_count(1)
+    pyarrow.set_io_thread_count(1)
+
+
+def predictions(context: dict, payload: bytes) -> tuple[dict, bytes]:
+    """Read and validate one predictions file against `context["live_ids"]`.
+
+    Valid: `{"valid": true, "rows": n}` and the predictions as float64 in live-id order.
+    Invalid: `{"valid": false, "message": …, "problems": […]}` and no body.
+    """
+    live = context["live_ids"]
+    name = PARQUET_NAME if payload.startswith(PARQUET_MAGIC) else CSV_NAME
+    try:
+        frame = read_predictions(
+            payload, name, max_bytes=context["max_bytes"], max_rows=row_limit_for(len(live))
+        )
+        validated = validate_predictions(frame, live)
+    except PredictionFileError as error:
+        return {"valid": False, "message": error.message, "problems": error.problems}, b""
+    values = np.ascontiguousarray(validated.values, dtype="<f8")
+    return {"valid": True, "rows": len(validated)}, values.tobytes()
+
+
+JOBS = {"predictions": predictions}
