@@ -157,12 +157,18 @@ ARENA_MAX_PREDICTION_BYTES = int(os.environ.get("ARENA_MAX_PREDICTION_BYTES", 20
 ARENA_MAX_DATASET_BYTES = int(os.environ.get("ARENA_MAX_DATASET_BYTES", 500 * 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = ARENA_MAX_PREDICTION_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Envelopes one model may upload to one round (the last counts); the next gets 429.
+ARENA_MAX_UPLOADS_PER_ROUND = int(os.environ.get("ARENA_MAX_UPLOADS_PER_ROUND", "20"))
 # Uploaded files are decoded in worker processes that a hostile file can only kill
 # (tournaments/sandbox): each may use this much address space beyond its imports, this much
 # CPU time per file, and gets this long per file before it is killed.
 ARENA_DECODE_MEMORY_BYTES = int(os.environ.get("ARENA_DECODE_MEMORY_BYTES", 1024 * 1024 * 1024))
 ARENA_DECODE_CPU_SECONDS = int(os.environ.get("ARENA_DECODE_CPU_SECONDS", "20"))
 ARENA_DECODE_WALL_SECONDS = float(os.environ.get("ARENA_DECODE_WALL_SECONDS", "60"))
+ARENA_DECODE_DATASET_MEMORY_BYTES = int(
+    os.environ.get("ARENA_DECODE_DATASET_MEMORY_BYTES", 8 * 1024 * 1024 * 1024)
+)
+ARENA_DECODE_DATASET_CPU_SECONDS = int(os.environ.get("ARENA_DECODE_DATASET_CPU_SECONDS", "300"))
 ARENA_DECODE_WORKERS = int(os.environ.get("ARENA_DECODE_WORKERS", str(min(2, os.cpu_count() or 1))))
 
 # --- Keys --------------------------------------------------------------------------------

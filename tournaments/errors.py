@@ -43,3 +43,10 @@ class Conflict(ArenaError):
 class NotFound(ArenaError):
     status = 404
     code = "not_found"
+
+
+class TooManyRequests(ArenaError):
+    """A per-user quota is used up (HTTP 429); the message says which and until when."""
+
+    status = 429
+    code = "too_many_requests"

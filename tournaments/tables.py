@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from tournaments.errors import InvalidInput
+from tournaments.errors import InvalidInput, TooLarge
 
 FIRST_FEW = 5
 
@@ -24,6 +24,8 @@ def read_table(data: bytes, filename: str) -> pd.DataFrame:
         if name.endswith(".csv") or name.endswith(".txt") or not name:
             # ids and eras stay text: "0012" must not become 12.
             return pd.read_csv(io.BytesIO(data), dtype={"id": str, "era": str})
+    except MemoryError as exc:
+        raise TooLarge(f"{filename or 'the file'} needs more memory to read than is allowed") from exc
     except Exception as exc:  # noqa: BLE001 - parser errors vary by engine; all mean "unreadable"
         raise InvalidInput(f"could not read {filename or 'the file'}: {exc}") from exc
     raise InvalidInput(f"unsupported file type {filename!r}: upload .csv or .parquet")

@@ -16,6 +16,7 @@ from tests.builders import csv_bytes, named_file, predictions_csv, predictions_f
 from tournaments.models import Round, Submission
 from tournaments.selectors import predictions_matrix
 from tournaments.services.lifecycle import round_close
+from tournaments.services.model_slots import model_create
 from tournaments.services.submissions import submission_upload
 
 pytestmark = pytest.mark.django_db
@@ -505,3 +506,26 @@ def test_direct_service_and_api_agree(submit, seal, open_round, live_ids, model)
     via_api = submit(envelope).json()
     assert via_api["cid"] == via_service.cid == cid_for_bytes(envelope)
     assert via_api["size_bytes"] == via_service.size_bytes == len(envelope)
+
+
+def test_uploads_beyond_the_per_round_limit_get_429_and_store_nothing(
+    submit, seal, live_ids, settings, open_round, model
+):
+    settings.ARENA_MAX_UPLOADS_PER_ROUND = 3
+    for seed in range(3):
+        assert submit(seal(predictions_csv(live_ids, seed=seed))).status_code == 201
+    blobs_before = sorted(p.name for p in settings.BLOB_DIR.rglob("*") if p.is_file())
+    response = submit(seal(predictions_csv(live_ids, seed=9)))
+    assert response.status_code == 429
+    body = response.json()["error"]
+    assert body["code"] == "upload_limit"
+    assert body["message"] == (
+        f"model 'gale-force' has uploaded 3 files to round 1, the most a model may; the last "
+        f"one uploaded counts. Round 1 closes at {open_round.closes_at.isoformat()}"
+    )
+    assert Submission.objects.filter(model=model).count() == 3
+    assert sorted(p.name for p in settings.BLOB_DIR.rglob("*") if p.is_file()) == blobs_before
+    # The limit is per model: the owner's other model still uploads to the round.
+    other = model_create(owner=model.owner, tournament=model.tournament, name="second-wind")
+    response = submit(seal(predictions_csv(live_ids), for_model=other), model_id=other.id)
+    assert response.status_code == 201

@@ -33,7 +33,8 @@ def write_frame(stream: BinaryIO, data: bytes) -> None:
 
 
 def write_json(stream: BinaryIO, value: Any) -> None:
-    write_frame(stream, json.dumps(value, separators=(",", ":")).encode())
+    # default=str: a numpy scalar in a job's details must not turn a refusal into a crash.
+    write_frame(stream, json.dumps(value, separators=(",", ":"), default=str).encode())
 
 
 def read_frame_blocking(stream: BinaryIO) -> bytes | None:

@@ -1,4 +1,9 @@
-"""What the decoding workers run on untrusted bytes (see tournaments.sandbox.child)."""
+"""What the decoding workers run on untrusted bytes (see tournaments.sandbox.child).
+
+No Django here: tournaments.tables and tournaments.errors are plain pandas and Python.
+"""
+
+import dataclasses
 
 import numpy as np
 from arena_client.validation import (
@@ -8,6 +13,9 @@ from arena_client.validation import (
     row_limit_for,
     validate_predictions,
 )
+
+from tournaments.errors import InvalidInput
+from tournaments.tables import check_dataset, check_targets, read_table
 
 # The plaintext of an envelope has no file name the platform could trust: its format is told
 # by its first bytes.
@@ -44,4 +52,28 @@ def predictions(context: dict, payload: bytes) -> tuple[dict, bytes]:
     return {"valid": True, "rows": len(validated)}, values.tobytes()
 
 
-JOBS = {"predictions": predictions}
+def _refused(error: InvalidInput) -> tuple[dict, bytes]:
+    return {"valid": False, "code": error.code, "message": error.message, "details": error.details}, b""
+
+
+def dataset(context: dict, payload: bytes) -> tuple[dict, bytes]:
+    """Read and check a sponsor's data set (`context`: filename, require_target)."""
+    try:
+        frame = read_table(payload, context["filename"])
+        summary = check_dataset(frame, require_target=context["require_target"])
+    except InvalidInput as error:
+        return _refused(error)
+    return {"valid": True, **dataclasses.asdict(summary)}, b""
+
+
+def targets(context: dict, payload: bytes) -> tuple[dict, bytes]:
+    """Read and check a score day's targets against `context["live_ids"]`."""
+    try:
+        frame = read_table(payload, context["filename"])
+        check_targets(frame, context["live_ids"])
+    except InvalidInput as error:
+        return _refused(error)
+    return {"valid": True, "rows": len(frame)}, b""
+
+
+JOBS = {"predictions": predictions, "dataset": dataset, "targets": targets}

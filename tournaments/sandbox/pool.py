@@ -33,6 +33,7 @@ _PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MAX_REPLY_HEADER_BYTES = 1024 * 1024
 # A worker is retired after this many files, so a slowly fragmenting heap never nears its limit.
 TASKS_PER_WORKER = 500
+IDLE_POOL_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -181,9 +182,11 @@ class DecodePool:
         self._closed = False
         self.owner_pid = os.getpid()
         self.started = 0  # workers started so far (tests read it)
+        self.last_used = time.monotonic()
 
     def _take(self) -> _Worker:
         with self._lock:
+            self._closed = False  # a pool closed while idle serves again when used
             while self._idle:
                 worker = self._idle.pop()
                 if worker.alive:
@@ -242,23 +245,29 @@ class DecodePool:
             worker.kill()
 
 
-_pool: DecodePool | None = None
-_pool_lock = threading.Lock()
+_pools: dict[DecodeLimits, DecodePool] = {}
+_pools_lock = threading.Lock()
 
 
 def decode_pool(limits: DecodeLimits) -> DecodePool:
-    """The process's pool for `limits` (a new one when the limits change, or after a fork:
-    workers belong to the process that started them)."""
-    global _pool
-    with _pool_lock:
-        if _pool is None or _pool.limits != limits or _pool.owner_pid != os.getpid():
-            if _pool is not None and _pool.owner_pid == os.getpid():
-                _pool.close()
-            _pool = DecodePool(limits)
-        return _pool
+    """The process's pool for `limits`, one per distinct limits (predictions and sponsor data
+    differ); after a fork the child starts its own, since workers belong to the process that
+    started them."""
+    with _pools_lock:
+        pool = _pools.get(limits)
+        if pool is None or pool.owner_pid != os.getpid():
+            pool = _pools[limits] = DecodePool(limits)
+            # Limits changed (settings differ between callers or tests): pools nobody used
+            # for a while give their workers back to the machine.
+            for other in _pools.values():
+                if other is not pool and time.monotonic() - other.last_used > IDLE_POOL_SECONDS:
+                    other.close()
+        pool.last_used = time.monotonic()
+        return pool
 
 
 @atexit.register
-def _close_pool() -> None:
-    if _pool is not None and _pool.owner_pid == os.getpid():
-        _pool.close()
+def _close_pools() -> None:
+    for pool in list(_pools.values()):
+        if pool.owner_pid == os.getpid():
+            pool.close()

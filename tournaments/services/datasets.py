@@ -1,4 +1,8 @@
-"""Data uploads by sponsors: training/validation data, each round's live data and targets."""
+"""Data uploads by sponsors: training/validation data, each round's live data and targets.
+
+Every file is read and checked in the sandbox (tournaments.services.decoding) before anything
+is stored: a file that breaks the reader is refused with the reason, and the version in force
+stays in force."""
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -16,7 +20,7 @@ from tournaments.models import (
     Tournament,
 )
 from tournaments.selectors import live_ids
-from tournaments.tables import check_dataset, check_targets, read_table
+from tournaments.services.decoding import sponsor_file_checked
 
 
 def _sponsor_only(tournament: Tournament, by: User) -> None:
@@ -48,8 +52,11 @@ def dataset_upload(
     if round is not None and round.tournament_id != tournament.id:
         raise InvalidInput("that round belongs to another tournament")
     _check_size(data)
-    frame = read_table(data, filename)
-    summary = check_dataset(frame, require_target=kind != DatasetKind.LIVE)
+    summary = sponsor_file_checked(
+        job="dataset",
+        context={"filename": filename, "require_target": kind != DatasetKind.LIVE},
+        data=data,
+    )
     cid = blob_store().put(data)
     with transaction.atomic():
         if round is not None:
@@ -71,11 +78,11 @@ def dataset_upload(
             cid=cid,
             filename=filename,
             size_bytes=len(data),
-            rows=summary.rows,
-            n_features=len(summary.feature_names),
-            n_eras=summary.n_eras,
-            feature_names=summary.feature_names,
-            has_target=summary.has_target,
+            rows=summary["rows"],
+            n_features=len(summary["feature_names"]),
+            n_eras=summary["n_eras"],
+            feature_names=summary["feature_names"],
+            has_target=summary["has_target"],
         )
 
 
@@ -85,8 +92,9 @@ def round_target_upload(
     """Register the target for score day `day`; once scored, a day's target cannot change."""
     _sponsor_only(round.tournament, by)
     _check_size(data)
-    frame = read_table(data, filename)
-    check_targets(frame, live_ids(round=round))
+    checked = sponsor_file_checked(
+        job="targets", context={"filename": filename, "live_ids": live_ids(round=round)}, data=data
+    )
     with transaction.atomic():
         # Decide on the round's current state under its row lock, not on the caller's copy.
         round = Round.objects.select_for_update().get(pk=round.pk)
@@ -98,6 +106,6 @@ def round_target_upload(
             raise Conflict(f"day {day} of round {round.number} is already scored")
         cid = blob_store().put(data)
         target, _ = RoundTarget.objects.update_or_create(
-            round=round, day=day, defaults={"cid": cid, "rows": len(frame)}
+            round=round, day=day, defaults={"cid": cid, "rows": checked["rows"]}
         )
     return target

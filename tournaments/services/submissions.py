@@ -33,10 +33,11 @@ from django.utils import timezone
 from config.lean_sql import column, insert_row, table
 from tournaments import events
 from tournaments.blobs import blob_store
-from tournaments.errors import Conflict, InvalidInput, NotAllowed, TooLarge
+from tournaments.errors import Conflict, InvalidInput, NotAllowed, TooLarge, TooManyRequests
 from tournaments.models import ModelSlot, Round, RoundState, Submission, SubmissionState
 from tournaments.sandbox import DecodeContext, DecodeLimits, Outcome, decode_pool
 from tournaments.selectors import live_ids, round_open_for_upload
+from tournaments.services.decoding import failure, prediction_limits
 from tournaments.services.receipts import receipt_sign, submission_receipt
 from tournaments.services.round_keys import round_private_key
 
@@ -106,6 +107,20 @@ def _check_envelope(data: bytes) -> None:
         raise InvalidInput(f"malformed envelope: {exc}", code="malformed_envelope") from None
 
 
+def _check_upload_quota(model: ModelSlot, round: Round) -> None:
+    """At most ARENA_MAX_UPLOADS_PER_ROUND envelopes per model and round, so nobody can fill
+    the disk. Checked before the blob is written; uploads of one model in flight at the same
+    moment may each pass it, so the bound holds to within the uploads a key sends at once."""
+    limit = settings.ARENA_MAX_UPLOADS_PER_ROUND
+    if Submission.objects.filter(round_id=round.pk, model_id=model.pk).count() >= limit:
+        raise TooManyRequests(
+            f"model {model.name!r} has uploaded {limit} files to round {round.number}, the most "
+            f"a model may; the last one uploaded counts. Round {round.number} closes at "
+            f"{round.closes_at.isoformat()}",
+            code="upload_limit",
+        )
+
+
 def submission_upload(
     *,
     model: ModelSlot,
@@ -132,6 +147,7 @@ def submission_upload(
             code="no_round_key",
         )
     _check_envelope(data)
+    _check_upload_quota(model, round)
     cid = blob_store().put(data)  # idempotent; an orphan blob after a refusal below is harmless
     round.tournament = model.tournament  # the receipt names it; same row, already loaded
     submission = Submission(
@@ -183,16 +199,6 @@ def _canonical_predictions(ids: list[str], values: np.ndarray) -> bytes:
     return out.getvalue().encode()
 
 
-def decode_limits() -> DecodeLimits:
-    """The sandbox limits for opening one user file, from settings."""
-    return DecodeLimits(
-        memory_bytes=settings.ARENA_DECODE_MEMORY_BYTES,
-        cpu_seconds=settings.ARENA_DECODE_CPU_SECONDS,
-        wall_seconds=settings.ARENA_DECODE_WALL_SECONDS,
-        workers=settings.ARENA_DECODE_WORKERS,
-    )
-
-
 def _judged(decoded: Outcome, limits: DecodeLimits, live_count: int) -> _Outcome:
     """A sandbox outcome as a submission's state: every way a file can fail is `invalid`
     with a code its owner can act on."""
@@ -202,20 +208,11 @@ def _judged(decoded: Outcome, limits: DecodeLimits, live_count: int) -> _Outcome
             return _invalid("decoder_crashed", "the decoder returned a wrong number of values")
         return _Outcome(SubmissionState.VALID, values=values)
     if decoded.status == "ok":
-        return _Outcome(
-            SubmissionState.INVALID, decoded.result["message"], decoded.result["problems"]
-        )
-    if decoded.status == "memory":
-        return _invalid(
-            "too_large",
-            f"reading the file needed more than {limits.memory_bytes // 2**20:,} MiB of memory; "
-            f"a predictions file for {live_count:,} live ids needs a small fraction of that",
-        )
-    if decoded.status in ("cpu", "time"):
-        return _invalid("too_slow", f"reading the file took too long ({decoded.detail})")
-    if decoded.status == "error":
-        return _invalid("unreadable_file", f"the file could not be read ({decoded.detail})")
-    return _invalid("decoder_crashed", f"the file crashed the reader ({decoded.detail})")
+        return _Outcome(SubmissionState.INVALID, decoded.result["message"], decoded.result["problems"])
+    code, message = failure(decoded, limits)
+    if code == "too_large":
+        message += f"; a predictions file for {live_count:,} live ids needs a small fraction of that"
+    return _invalid(code, message)
 
 
 def _undecryptable(submission: Submission, round: Round, error: SealError) -> _Outcome:
@@ -270,7 +267,7 @@ def round_decrypt_submissions(*, round: Round, now: datetime) -> int:
     round = Round.objects.select_related("tournament").get(pk=round.pk)
     private_key = round_private_key(round=round)
     ids = live_ids(round=round)
-    limits = decode_limits()
+    limits = prediction_limits()
     context = DecodeContext.of({"live_ids": ids, "max_bytes": settings.ARENA_MAX_PREDICTION_BYTES})
     undecryptable: list[tuple[Submission, _Outcome]] = []
 
