@@ -88,11 +88,13 @@ def round_open_for_upload(*, tournament_id: int, now: datetime) -> Round | None:
 class UploadContext:
     """Everything an API upload checks, read in one statement: the key and its user, the
     model and its tournament (id and slug), and the round open for uploads (None when
-    there is none) with `has_key`. Instances carry only these fields (config/lean_sql.py)."""
+    there is none) with `has_key`, and how many envelopes the model has uploaded to that
+    round. Instances carry only these fields (config/lean_sql.py)."""
 
     api_key: ApiKey
     model: ModelSlot | None
     round: Round | None
+    uploads: int = 0  # the model's uploads to that round so far (the per-round quota)
 
 
 _UPLOAD_PARTS = (
@@ -109,7 +111,11 @@ def _upload_context_sql(vendor: str) -> str:
     """upload_context's statement, built once per database vendor: its text never changes."""
     latest_open = _latest_open_round_sql(f"m.{column(ModelSlot, 'tournament')}")
     return (
-        f"SELECT {select_list(*_UPLOAD_PARTS)}, {_has_key_sql()} {key_with_user_from()} "
+        f"SELECT {select_list(*_UPLOAD_PARTS)}, {_has_key_sql()}, "
+        f"(SELECT COUNT(*) FROM {table(Submission)} s "
+        f"WHERE s.{column(Submission, 'round')} = r.{column(Round, 'id')} "
+        f"AND s.{column(Submission, 'model')} = m.{column(ModelSlot, 'id')}) "
+        f"{key_with_user_from()} "
         f"LEFT JOIN {table(ModelSlot)} m ON m.{column(ModelSlot, 'id')} = %s "
         f"LEFT JOIN {table(Tournament)} t "
         f"ON t.{column(Tournament, 'id')} = m.{column(ModelSlot, 'tournament')} "
@@ -128,14 +134,14 @@ def upload_context(*, key_hash: str, model_id: int, now: datetime) -> UploadCont
         row = cursor.fetchone()
     if row is None:
         return None
-    api_key, user, model, tournament, round = split_row(row[:-1], *_UPLOAD_PARTS)
+    api_key, user, model, tournament, round = split_row(row[:-2], *_UPLOAD_PARTS)
     api_key.user = user
     if model is not None:
         model.tournament = tournament
     if round is not None:
         round.tournament = tournament
-        round.has_key = bool(row[-1])
-    return UploadContext(api_key=api_key, model=model, round=round)
+        round.has_key = bool(row[-2])
+    return UploadContext(api_key=api_key, model=model, round=round, uploads=int(row[-1] or 0))
 
 
 def tournament_list(*, include_archived: bool = False) -> QuerySet[Tournament]:

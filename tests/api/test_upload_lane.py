@@ -77,6 +77,20 @@ def test_the_common_upload_is_answered_by_the_lane_in_three_statements(
     )
 
 
+def test_the_lane_counts_uploads_for_the_quota_and_the_view_words_the_refusal(
+    key_client, modeler, model, envelope, full_view_only, settings
+):
+    settings.ARENA_MAX_UPLOADS_PER_ROUND = 2
+    client = key_client(modeler, "submit")
+    assert [_raw(client, model.id, envelope).status_code for _ in range(2)] == [201, 201]
+    assert full_view_only == []
+    refused = _raw(client, model.id, envelope)
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "upload_limit"
+    assert len(full_view_only) == 1  # the lane declined; the full view said why
+    assert Submission.objects.filter(model=model).count() == 2
+
+
 postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements: PostgreSQL's")
 
 

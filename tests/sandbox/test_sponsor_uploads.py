@@ -69,7 +69,6 @@ def test_a_scheduled_rounds_live_data_survives_a_broken_replacement(
         data=csv_bytes(live_frame),
         filename="live.csv",
     )
-    broken = b"id,era,feature_0\n" + b"x,\xff\xfe,1\n"
     with pytest.raises(InvalidInput) as refused:
         dataset_upload(
             tournament=tournament,

@@ -103,6 +103,7 @@ def sealed_upload(request: HttpRequest, model_id: int, view_class, output_serial
             filename=envelope_name(request),
             now=now,
             open_round=context.round,
+            uploads_so_far=context.uploads,
         )
     except ArenaError:
         # Refused with no row stored (at most an unreferenced blob): the full view tries the

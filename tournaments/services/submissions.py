@@ -107,12 +107,14 @@ def _check_envelope(data: bytes) -> None:
         raise InvalidInput(f"malformed envelope: {exc}", code="malformed_envelope") from None
 
 
-def _check_upload_quota(model: ModelSlot, round: Round) -> None:
+def _check_upload_quota(model: ModelSlot, round: Round, uploads_so_far: int | None) -> None:
     """At most ARENA_MAX_UPLOADS_PER_ROUND envelopes per model and round, so nobody can fill
     the disk. Checked before the blob is written; uploads of one model in flight at the same
     moment may each pass it, so the bound holds to within the uploads a key sends at once."""
     limit = settings.ARENA_MAX_UPLOADS_PER_ROUND
-    if Submission.objects.filter(round_id=round.pk, model_id=model.pk).count() >= limit:
+    if uploads_so_far is None:
+        uploads_so_far = Submission.objects.filter(round_id=round.pk, model_id=model.pk).count()
+    if uploads_so_far >= limit:
         raise TooManyRequests(
             f"model {model.name!r} has uploaded {limit} files to round {round.number}, the most "
             f"a model may; the last one uploaded counts. Round {round.number} closes at "
@@ -129,12 +131,14 @@ def submission_upload(
     filename: str,
     now: datetime | None = None,
     open_round: Round | None = None,
+    uploads_so_far: int | None = None,
 ) -> Submission:
     """Store a sealed envelope for the open round and sign its receipt.
 
     `data` is the envelope (arena_client.sealing.seal of the predictions file, with
     submission_info(tournament slug, round number, model id)). `open_round`, when the
-    caller has read it already (selectors.upload_context), saves reading it again. A refused
+    caller has read it already (selectors.upload_context), saves reading it again, and so
+    does `uploads_so_far`, the model's uploads to that round read with it. A refused
     upload stores nothing; the previous upload still counts.
     """
     now = now or timezone.now()
@@ -147,7 +151,7 @@ def submission_upload(
             code="no_round_key",
         )
     _check_envelope(data)
-    _check_upload_quota(model, round)
+    _check_upload_quota(model, round, uploads_so_far if open_round is not None else None)
     cid = blob_store().put(data)  # idempotent; an orphan blob after a refusal below is harmless
     round.tournament = model.tournament  # the receipt names it; same row, already loaded
     submission = Submission(
