@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from accounts.forms import ThrottledAdminAuthenticationForm
 from accounts.models import ApiKey
 
 
@@ -9,3 +10,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     list_filter = ("revoked_at",)
     search_fields = ("prefix", "name", "user__username")
     readonly_fields = ("prefix", "key_hash", "created_at", "last_used_at")
+
+
+# The admin's log-in counts failures with the site's (accounts/login_throttle.py).
+admin.site.login_form = ThrottledAdminAuthenticationForm

@@ -1,7 +1,8 @@
-"""Sign-up and API key pages. Log-in and log-out are Django's own views (accounts/urls.py)."""
+"""Sign-up, log-in and API key pages. Log-out is Django's own view (accounts/urls.py)."""
 
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -10,7 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from accounts.forms import ApiKeyCreateForm, SignUpForm
+from accounts.forms import ApiKeyCreateForm, SignUpForm, ThrottledAuthenticationForm
 from accounts.models import ApiKey
 from accounts.services import api_key_create, api_key_revoke
 
@@ -34,6 +35,21 @@ def signup(request: HttpRequest) -> HttpResponse:
         {"form": form, "next": request.GET.get("next", "")},
         status=status,
     )
+
+
+class ThrottledLoginView(auth_views.LoginView):
+    """Django's log-in view with the throttled form: a refused log-in is answered 429 with
+    Retry-After, the form saying when to try again."""
+
+    form_class = ThrottledAuthenticationForm
+    redirect_authenticated_user = True
+
+    def form_invalid(self, form: ThrottledAuthenticationForm) -> HttpResponse:
+        response = super().form_invalid(form)
+        if form.refusal is not None:
+            response.status_code = 429
+            response["Retry-After"] = str(form.refusal.retry_after)
+        return response
 
 
 @never_cache

@@ -1,10 +1,14 @@
+"""Admin for the chain mirror. The deployment, settlements and indexed events are records of
+what the chain did: read-only here (tournaments/admin.py says why money rows are)."""
+
 from django.contrib import admin
 
 from chain import models as m
+from tournaments.admin import ReadOnlyAdmin
 
 
 @admin.register(m.ChainDeployment)
-class ChainDeploymentAdmin(admin.ModelAdmin):
+class ChainDeploymentAdmin(ReadOnlyAdmin):  # names the contracts every stake and payout moves through
     list_display = ("chain_id", "token", "staking", "block", "created_at")
 
 
@@ -21,7 +25,7 @@ class ChainRegistrationAdmin(admin.ModelAdmin):
 
 
 @admin.register(m.RoundSettlement)
-class RoundSettlementAdmin(admin.ModelAdmin):
+class RoundSettlementAdmin(ReadOnlyAdmin):
     list_display = ("round", "commitments_root", "settlement_root", "leaf_count", "completed", "updated_at")
     list_filter = ("completed",)
 
@@ -32,6 +36,6 @@ class IndexerCursorAdmin(admin.ModelAdmin):
 
 
 @admin.register(m.IndexedEvent)
-class IndexedEventAdmin(admin.ModelAdmin):
+class IndexedEventAdmin(ReadOnlyAdmin):  # stakes are mirrored from these
     list_display = ("block", "log_index", "name", "tx_hash")
     list_filter = ("name",)

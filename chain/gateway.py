@@ -367,6 +367,12 @@ class ChainGateway:
         token, _ = self._require_contracts()
         return int(token.functions.totalSupply().call(block_identifier=self._at(block)))
 
+    def token_mintable(self) -> bool:
+        """Whether the token was deployed in dev mode (minters may mint); a production
+        token's supply was fixed in its constructor, immutably."""
+        token, _ = self._require_contracts()
+        return bool(token.functions.dev_mode().call())
+
     def stake_of(self, model_id: int, *, block: int | None = None) -> int:
         """The model's stake (excluding any amount waiting for release) at ``block``."""
         _, staking = self._require_contracts()

@@ -16,6 +16,7 @@ from django.urls import get_resolver  # noqa: E402
 from config.asgi_http import OneHopASGIHandler  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
 from tournaments.live_relay import SERVER_SEND_KEY  # noqa: E402
+from tournaments.socket_limit import SocketsPerAddressLimit  # noqa: E402
 
 # Build the channel layer (importing channels-redis and redis) now, not inside the first
 # requests that push an update: a burst of them would all wait on the import lock. Likewise
@@ -39,8 +40,11 @@ application = ProtocolTypeRouter(
     {
         # One thread hop per request instead of Django's per-middleware hops (see the module).
         "http": OneHopASGIHandler(),
+        # Sockets per client address are counted first: a refusal costs no session lookup.
         "websocket": with_server_send(
-            AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+            SocketsPerAddressLimit(
+                AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+            )
         ),
     }
 )

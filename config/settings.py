@@ -3,15 +3,18 @@
 With no environment variables the embedded profile runs: SQLite under var/, in-memory
 channel layer, Celery tasks executed in-process, files under var/, in-process chain.
 Setting DATABASE_URL / REDIS_URL / SECRET_KEY / ALLOWED_HOSTS / DEBUG=0 switches to the
-production profile piece by piece (see README "Production").
+production profile piece by piece (see README "Production"). DEBUG=0 fails closed: it
+refuses to start without SECRET_KEY, ARENA_KEY_ENCRYPTION_KEY and ARENA_RECEIPT_SIGNING_KEY.
 """
 
 import os
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 
 def env_bool(name: str, default: bool) -> bool:
@@ -37,18 +40,69 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 BLOB_DIR = Path(os.environ.get("ARENA_BLOB_DIR", VAR_DIR / "blobs"))
 
 
-def _generated_secret(filename: str) -> str:
-    """A secret generated once into var/ (git-ignored) for the embedded profile."""
+def _generated_secret(filename: str, make: Callable[[], str]) -> str:
+    """A secret made by `make()` once into var/ (git-ignored), for the embedded profile only.
+
+    Written to a private temp file created with mode 0600 (never readable by others, not
+    even for a moment) and hard-linked into place: the name appears with its full content
+    or not at all, so processes starting together all read the same secret.
+    """
     path = VAR_DIR / filename
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
+        tmp = VAR_DIR / f".{filename}.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(make())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process won the race; use its secret
+        finally:
+            tmp.unlink()
+    elif path.stat().st_mode & 0o077:
+        path.chmod(0o600)  # made by an older version, or copied in carelessly
     return path.read_text().strip()
+
+
+# Production fails closed: a secret generated on each machine would differ between web
+# processes (sessions and receipts one signs, another rejects), and a key-encryption key
+# lost with var/ loses every round's private key. With DEBUG=0 each must come from the
+# environment; nothing is generated.
+PRODUCTION_SECRETS = ("SECRET_KEY", "ARENA_KEY_ENCRYPTION_KEY", "ARENA_RECEIPT_SIGNING_KEY")
+HEX_KEYS = ("ARENA_KEY_ENCRYPTION_KEY", "ARENA_RECEIPT_SIGNING_KEY")  # 32 bytes each
+
+
+def _is_key_hex(value: str) -> bool:
+    try:
+        return len(bytes.fromhex(value.strip())) == 32
+    except ValueError:
+        return False
+
+
+def _refuse_production_without_secrets() -> None:
+    """One error naming every missing secret (and every malformed key), not the first."""
+    missing = [name for name in PRODUCTION_SECRETS if not os.environ.get(name, "").strip()]
+    malformed = [n for n in HEX_KEYS if n not in missing and not _is_key_hex(os.environ[n])]
+    problems = []
+    if missing:
+        problems.append(f"refuses to start without {', '.join(missing)}")
+    if malformed:
+        problems.append(f"needs {' and '.join(malformed)} to be 64 hex digits (32 bytes)")
+    if problems:
+        raise ImproperlyConfigured(
+            f"DEBUG=0 (production) {'; it '.join(problems)}. Set each in the environment of "
+            "every process (web, worker, beat), the same value everywhere; make a key with "
+            "python -c 'import secrets; print(secrets.token_hex(32))'."
+        )
 
 
 # --- Core --------------------------------------------------------------------------------
 DEBUG = env_bool("DEBUG", True)
-SECRET_KEY = os.environ.get("SECRET_KEY") or _generated_secret("secret_key")
+if not DEBUG:
+    _refuse_production_without_secrets()
+SECRET_KEY = os.environ.get("SECRET_KEY") or _generated_secret(
+    "secret_key", lambda: secrets.token_urlsafe(50)
+)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -141,6 +195,12 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
+# Log-in throttle (site and admin, accounts/login_throttle.py): this many failed log-ins per
+# username, or from one client address, within the window (starting at the first failure)
+# and further log-ins for it are refused until the window ends; 0 turns a limit off.
+ARENA_LOGIN_FAILURES_PER_USERNAME = int(os.environ.get("ARENA_LOGIN_FAILURES_PER_USERNAME", "5"))
+ARENA_LOGIN_FAILURES_PER_ADDRESS = int(os.environ.get("ARENA_LOGIN_FAILURES_PER_ADDRESS", "20"))
+ARENA_LOGIN_WINDOW_SECONDS = int(os.environ.get("ARENA_LOGIN_WINDOW_SECONDS", "900"))
 
 # --- i18n / static -----------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -175,37 +235,21 @@ ARENA_DECODE_WORKERS = int(os.environ.get("ARENA_DECODE_WORKERS", str(min(2, os.
 # Both are 64 hex digits (32 bytes). Round private keys are stored encrypted (AES-256-GCM)
 # under ARENA_KEY_ENCRYPTION_KEY; upload receipts are signed with the Ed25519 key
 # ARENA_RECEIPT_SIGNING_KEY, whose public half is served at /api/platform. The embedded
-# profile generates each once into var/ (git-ignored, mode 0600). Set them in production:
-# every web process must sign with the same key, and losing the key-encryption key loses
-# the rounds' private keys (so their submissions could no longer be opened).
+# profile generates each once into var/ (git-ignored, mode 0600). Production (DEBUG=0)
+# refuses to start without them (see PRODUCTION_SECRETS): every web process must sign with
+# the same key, and losing the key-encryption key loses the rounds' private keys (so their
+# submissions could no longer be opened).
 
 
-def _generated_key_hex(filename: str) -> str:
-    """32 random bytes as hex, generated once into var/.
-
-    Written to a private temp file and hard-linked into place: the name appears with its
-    full content or not at all, so processes starting together all read the same key.
-    """
-    path = VAR_DIR / filename
-    if not path.exists():
-        tmp = VAR_DIR / f".{filename}.{os.getpid()}.{secrets.token_hex(4)}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32))
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass  # another process won the race; use its key
-        finally:
-            tmp.unlink()
-    return path.read_text().strip()
+def _key_hex() -> str:
+    return secrets.token_hex(32)
 
 
-ARENA_KEY_ENCRYPTION_KEY = os.environ.get("ARENA_KEY_ENCRYPTION_KEY") or _generated_key_hex(
-    "key_encryption_key"
+ARENA_KEY_ENCRYPTION_KEY = os.environ.get("ARENA_KEY_ENCRYPTION_KEY") or _generated_secret(
+    "key_encryption_key", _key_hex
 )
-ARENA_RECEIPT_SIGNING_KEY = os.environ.get("ARENA_RECEIPT_SIGNING_KEY") or _generated_key_hex(
-    "receipt_signing_key"
+ARENA_RECEIPT_SIGNING_KEY = os.environ.get("ARENA_RECEIPT_SIGNING_KEY") or _generated_secret(
+    "receipt_signing_key", _key_hex
 )
 
 # --- Redis, Celery and Channels ----------------------------------------------------------
@@ -256,6 +300,19 @@ else:
     CELERY_TASK_EAGER_PROPAGATES = True
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# The cache holds throttle counters (the API's and failed log-ins): in Redis with REDIS_URL,
+# so every web process counts together; in the process's memory on the embedded profile.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "arena",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # DEX rounds: how often the scheduler marks a trading vault to market (live P&L).
 ARENA_DEX_MARK_SECONDS = float(os.environ.get("ARENA_DEX_MARK_SECONDS", "5"))
 
@@ -277,6 +334,10 @@ CELERY_BEAT_SCHEDULE = {
 # another window is recomputed by its websocket process on each new version.
 ARENA_LIVE_LOG_SIZE = int(os.environ.get("ARENA_LIVE_LOG_SIZE", "500"))
 ARENA_LIVE_WINDOWS = tuple(int(n) for n in env_list("ARENA_LIVE_WINDOWS", ["4"]))
+# Open websockets one client address may hold on one ASGI process (tournaments/socket_limit.py);
+# the next is closed with code 4429. Counted per process: with N ASGI workers a client may
+# hold up to N times this. 0 turns the limit off.
+ARENA_WS_MAX_PER_ADDRESS = int(os.environ.get("ARENA_WS_MAX_PER_ADDRESS", "100"))
 
 # --- Chain -------------------------------------------------------------------------------
 # Empty CHAIN_RPC_URL = in-process py-evm chain; otherwise any JSON-RPC node, with the

@@ -10,6 +10,7 @@ from eth_utils import is_address
 
 from dex import models as m
 from dex.services.trading import dex_halt_resolve
+from tournaments.admin import ReadOnlyAdmin
 from tournaments.errors import ArenaError
 
 
@@ -24,6 +25,7 @@ class DexTokenInline(admin.TabularInline):
 class DexMarketAdmin(admin.ModelAdmin):
     list_display = ("tournament", "quote_symbol", "vault", "capital", "tilt", "era_seconds")
     inlines = [DexTokenInline]
+    readonly_fields = ("capital", "vault", "keeper")  # the vault's money and who may trade it
 
 
 @admin.register(m.DexToken)
@@ -32,19 +34,19 @@ class DexTokenAdmin(admin.ModelAdmin):
 
 
 @admin.register(m.PoolObservation)
-class PoolObservationAdmin(admin.ModelAdmin):
+class PoolObservationAdmin(ReadOnlyAdmin):  # prices the day targets are computed from
     list_display = ("token", "block", "timestamp", "reserve_base", "reserve_quote", "volume_quote")
     list_filter = ("token__market",)
 
 
 @admin.register(m.DexRound)
-class DexRoundAdmin(admin.ModelAdmin):
+class DexRoundAdmin(ReadOnlyAdmin):  # the keeper's rebalance record: an edit could trade twice
     list_display = ("round", "n_models", "start_value", "rebalance_state", "rebalance_attempts")
     list_filter = ("rebalance_state",)
 
 
 @admin.register(m.PnlMark)
-class PnlMarkAdmin(admin.ModelAdmin):
+class PnlMarkAdmin(ReadOnlyAdmin):  # the P&L payouts are computed from
     list_display = ("round", "at", "block", "day", "pnl", "portfolio_return", "excess_return")
 
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.utils import timezone
 
 from accounts.services import api_key_create
@@ -56,6 +57,13 @@ def _database_settlement_unless_chain(request, settings, tmp_path):
     else:
         settings.ARENA_CHAIN = "off"
         yield
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # Throttle counters (the API's, failed log-ins per username and address) live in the
+    # cache: each test starts with none, whatever the tests before it tried.
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

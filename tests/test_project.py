@@ -2,6 +2,7 @@
 deployment checks, and migrations match the models."""
 
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -36,6 +37,9 @@ def test_check_deploy_passes_with_production_settings(tmp_path):
         env_extra={
             "DEBUG": "0",
             "SECRET_KEY": "x" * 20 + "production-secret-from-the-environment-0123456789",
+            # Generated per run: production refuses to start without them (config/settings.py).
+            "ARENA_KEY_ENCRYPTION_KEY": secrets.token_hex(32),
+            "ARENA_RECEIPT_SIGNING_KEY": secrets.token_hex(32),
             "ALLOWED_HOSTS": "arena.example.org",
             "DATABASE_URL": "postgres://arena@db.internal:5432/arena",
             "REDIS_URL": "redis://cache.internal:6379/0",

@@ -1,6 +1,25 @@
+"""Admin for tournaments. Money is shown here, never moved: payouts, stakes, snapshots and
+scores are written only by the services, which keep them consistent with each other and with
+the chain (an edit here would pay or burn what no rule decided, and the database would then
+disagree with the chain). Deleting a row that money rows hang on is refused as well: Django
+asks for delete permission on everything a delete would cascade to."""
+
 from django.contrib import admin
 
 from tournaments import models as m
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows the admin may list and show but never add, change or delete."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(m.Tournament)
@@ -9,6 +28,8 @@ class TournamentAdmin(admin.ModelAdmin):
     list_filter = ("state", "kind")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
+    # The pool mirrors the chain's; it grows only through the sponsor's fund transfer.
+    readonly_fields = ("reward_pool",)
 
 
 class RoundTransitionInline(admin.TabularInline):
@@ -17,16 +38,26 @@ class RoundTransitionInline(admin.TabularInline):
     readonly_fields = ("from_state", "to_state", "at", "detail")
     can_delete = False
 
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False  # transitions are the lifecycle services' record
+
+
+# What a round's money depends on: its state (a state set by hand would skip or repeat a
+# settlement step), the payout rules frozen at open, the commitments posted on-chain at close
+# and the scoring progress. Only the lifecycle services change them.
+ROUND_MONEY_FIELDS = ("state", "rules", "commitments_root", "commitments_count", "scored_days", "meta_corr")
+
 
 @admin.register(m.Round)
 class RoundAdmin(admin.ModelAdmin):
     list_display = ("tournament", "number", "state", "opens_at", "closes_at", "scored_days", "meta_corr")
     list_filter = ("state", "tournament")
     inlines = [RoundTransitionInline]
+    readonly_fields = ROUND_MONEY_FIELDS
 
 
 @admin.register(m.RoundTransition)
-class RoundTransitionAdmin(admin.ModelAdmin):
+class RoundTransitionAdmin(ReadOnlyAdmin):
     list_display = ("round", "from_state", "to_state", "at", "detail")
     list_filter = ("to_state",)
 
@@ -42,10 +73,11 @@ class ModelSlotAdmin(admin.ModelAdmin):
     list_display = ("name", "tournament", "owner", "stake", "created_at")
     list_filter = ("tournament",)
     search_fields = ("name", "owner__username")
+    readonly_fields = ("stake",)  # the sum of its StakeEvents, mirrored from the chain
 
 
 @admin.register(m.StakeEvent)
-class StakeEventAdmin(admin.ModelAdmin):
+class StakeEventAdmin(ReadOnlyAdmin):
     list_display = ("model", "kind", "amount", "round", "tx_hash", "created_at")
     list_filter = ("kind",)
 
@@ -57,7 +89,7 @@ class SubmissionAdmin(admin.ModelAdmin):
 
 
 @admin.register(m.StakeSnapshot)
-class StakeSnapshotAdmin(admin.ModelAdmin):
+class StakeSnapshotAdmin(ReadOnlyAdmin):
     list_display = ("round", "model", "amount")
 
 
@@ -67,18 +99,18 @@ class RoundTargetAdmin(admin.ModelAdmin):
 
 
 @admin.register(m.ScoreDay)
-class ScoreDayAdmin(admin.ModelAdmin):
+class ScoreDayAdmin(ReadOnlyAdmin):
     list_display = ("round", "day", "meta_corr", "n_models", "computed_at")
 
 
 @admin.register(m.Score)
-class ScoreAdmin(admin.ModelAdmin):
+class ScoreAdmin(ReadOnlyAdmin):  # payouts are computed from these
     list_display = ("round", "model", "day", "corr", "mmc", "computed_at")
     list_filter = ("round__tournament",)
 
 
 @admin.register(m.Payout)
-class PayoutAdmin(admin.ModelAdmin):
+class PayoutAdmin(ReadOnlyAdmin):
     list_display = ("round", "model", "stake_at_risk", "corr", "mmc", "payout_factor", "amount", "state")
     list_filter = ("state",)
 

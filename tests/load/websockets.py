@@ -325,7 +325,8 @@ def main() -> None:
     limit = raise_open_file_limit(2 * args.clients + 1024)
     require_services()
     work = workdir("websockets")
-    stack = create_stack(work)
+    # Every subscriber connects from 127.0.0.1: lift the per-address socket limit.
+    stack = create_stack(work, extra_env={"ARENA_WS_MAX_PER_ADDRESS": "0"})
     try:
         stack.start_daphne()
         ports = [stack.port]

@@ -348,7 +348,9 @@ def _attach_chain(stack: Stack) -> None:
             "CHAIN_POLL_INTERVAL": "0.05",
         }
     )
-    deployment = json.loads(stack.manage("chain", "deploy", "--json").strip().splitlines()[-1])
+    deployment = json.loads(
+        stack.manage("chain", "deploy", "--dev-chain", "--json").strip().splitlines()[-1]
+    )
     stack.env["CHAIN_TOKEN_ADDRESS"] = deployment["token"]
     stack.env["CHAIN_STAKING_ADDRESS"] = deployment["staking"]
 

@@ -1,4 +1,5 @@
-"""`manage.py chain status [--json]` and `manage.py chain gas-report [--json] [--batch N]`."""
+"""`manage.py chain status [--json]`, `manage.py chain deploy [--json] (--initial-supply N |
+--dev-chain)` and `manage.py chain gas-report [--json] [--batch N]`."""
 
 import json
 
@@ -25,6 +26,14 @@ GAS_ROWS = [
 ]
 
 
+def _told_dev_chain(opts: dict) -> bool:
+    """Deploy the mintable token only when told the node is a development one: --dev-chain,
+    or CHAIN_DEV=1 on the RPC chain this command deploys to (CHAIN_DEV is on by default only
+    for the embedded chain, which deploys itself). Nothing is inferred from the chain id:
+    31337 is a convention any network may follow, and a guess would mint on it."""
+    return bool(opts["dev_chain"] or (settings.ARENA_CHAIN == "rpc" and settings.CHAIN_DEV))
+
+
 class Command(BaseCommand):
     help = "Chain status (addresses, block, pools, pending settlements) or a gas report."
 
@@ -35,10 +44,14 @@ class Command(BaseCommand):
         deploy = sub.add_parser("deploy", help="deploy token + staking on CHAIN_RPC_URL once")
         deploy.add_argument("--json", action="store_true")
         deploy.add_argument(
-            "--production", action="store_true",
-            help="deploy a token without minting (initial supply to the operator)",
+            "--dev-chain", action="store_true",
+            help="a development node (anvil): deploy the mintable test token (so does CHAIN_DEV=1)",
         )
-        deploy.add_argument("--initial-supply", type=int, default=0, help="token base units")
+        deploy.add_argument(
+            "--initial-supply", type=int, default=0,
+            help="the token's whole supply in base units (18 decimals), minted once to the "
+            "operator; required unless on a dev chain",
+        )
         gas = sub.add_parser("gas-report", help="gas of stake, propose, finalize, apply per leaf")
         gas.add_argument("--json", action="store_true")
         gas.add_argument("--batch", type=int, default=100, help="leaves per apply batch")
@@ -56,18 +69,34 @@ class Command(BaseCommand):
 
         if not (settings.CHAIN_RPC_URL and settings.CHAIN_OPERATOR_KEY):
             raise CommandError("set CHAIN_RPC_URL and CHAIN_OPERATOR_KEY to deploy on a node")
+        dev_chain = _told_dev_chain(opts)
+        if opts["initial_supply"] < 0:
+            raise CommandError("--initial-supply must not be negative")
+        if not dev_chain and opts["initial_supply"] == 0:
+            raise CommandError(
+                "chain deploy deploys the non-mintable token, whose whole supply is minted once "
+                "to the operator: pass --initial-supply N (base units, 18 decimals). On a "
+                "development node (anvil) pass --dev-chain for the mintable test token."
+            )
         gateway = ChainGateway.rpc(
             settings.CHAIN_RPC_URL, settings.CHAIN_OPERATOR_KEY, build_cache_dir=contract_build_cache()
         )
-        deployment = gateway.deploy(
-            dev_mode=not opts["production"], initial_supply=opts["initial_supply"]
-        )
+        deployment = gateway.deploy(dev_mode=dev_chain, initial_supply=opts["initial_supply"])
+        deployment["token_mintable"] = gateway.token_mintable()
+        deployment["token_supply"] = str(gateway.token_total_supply())
         if opts["json"]:
             self.stdout.write(json.dumps(deployment))
             return
         self.stdout.write(f"CHAIN_TOKEN_ADDRESS={deployment['token']}")
         self.stdout.write(f"CHAIN_STAKING_ADDRESS={deployment['staking']}")
         self.stdout.write(f"# chain {deployment['chain_id']}, block {deployment['block']}")
+        if deployment["token_mintable"]:
+            self.stdout.write("# token: MINTABLE test token (dev chain); never use it on a real network")
+        else:
+            self.stdout.write(
+                f"# token: fixed supply of {deployment['token_supply']} base units, all with the "
+                f"operator {gateway.operator}; minting is closed for good"
+            )
 
     def _gas_report(self, opts) -> None:
         from chain.gas_report import gas_report

@@ -1,0 +1,1 @@
+"""Production fails closed (issue 14, item 8): secrets, chain deploy, admin, log-in throttle."""
