@@ -97,6 +97,17 @@ def far_too_many_rows_parquet(ids: list[str]) -> bytes:
     return _parquet(pa.table({"id": ["x"] * rows, "prediction": np.full(rows, 0.5)}))
 
 
+def nul_in_parquet_id(ids: list[str]) -> bytes:
+    """A NUL character inside an id: quoted back in the problems, PostgreSQL refused to
+    store it and the round froze."""
+    return _parquet(pa.table({"id": ["a\x00b", *ids[1:]], "prediction": _predictions(ids)}))
+
+
+def lone_carriage_returns(ids: list[str]) -> bytes:
+    """Rows ended by \\r alone: the parser splits on them, a count of \\n does not."""
+    return b"id,prediction\n" + (b"x,0\r" * 1000 + b"\n") * 1090
+
+
 def nul_bytes(ids: list[str]) -> bytes:
     return b"id,prediction\n" + f"{ids[0]}\x00,0.5\n".encode()
 
@@ -161,6 +172,8 @@ HOSTILE_FILES = [
     HostileFile("far too many rows (CSV)", far_too_many_rows_csv, "too_many_rows"),
     HostileFile("far too many rows (Parquet)", far_too_many_rows_parquet, "too_many_rows"),
     HostileFile("NUL bytes", nul_bytes, "nul_byte"),
+    HostileFile("NUL in a Parquet id", nul_in_parquet_id, "unknown_ids"),
+    HostileFile("lone carriage returns", lone_carriage_returns, "bad_line_endings"),
     HostileFile("huge field", huge_field, "line_too_long"),
     HostileFile("UTF-16 text", utf16_text, "bad_encoding"),
     HostileFile("Latin-1 text", latin1_text, "bad_encoding"),

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -30,6 +31,7 @@ __all__ = [
     "ValidatedPredictions",
     "read_predictions",
     "row_limit_for",
+    "storable",
     "validate_predictions",
 ]
 
@@ -179,6 +181,14 @@ def _check_csv_text(data: bytes, max_rows: int) -> None:
             "is invalid; save the file as UTF-8",
             1,
         )
+    lone_cr = re.search(rb"\r(?!\n)", data)
+    if lone_cr:
+        _reject(
+            "bad_line_endings",
+            f"CSV has a carriage return without a line feed at byte {lone_cr.start()} (line "
+            f"{_line_of(data, lone_cr.start())}): end lines with \\n or \\r\\n",
+            1,
+        )
     nul = data.find(b"\x00")
     if nul >= 0:
         _reject(
@@ -259,6 +269,12 @@ def _read_parquet(data: bytes, max_rows: int) -> pd.DataFrame:
         metadata = parquet.metadata
     except (pyarrow.ArrowException, OSError, ValueError) as error:
         _reject("unreadable_file", f"Parquet file could not be read: {error}", 1)
+    if not 0 <= metadata.num_rows <= max_rows:  # before anything is sized by it
+        _reject(
+            "too_many_rows",
+            f"file has {metadata.num_rows:,} rows; the limit is {max_rows:,}",
+            metadata.num_rows,
+        )
     range_ids = _range_index_ids(schema, metadata.num_rows)
     _check_parquet_footer(schema, metadata, max_rows, range_ids is not None)
     try:
@@ -441,7 +457,7 @@ def _id_problems(ids: pd.Series, positions: np.ndarray, live: pd.Index) -> list[
     found[positions[positions >= 0]] = True
     missing = np.flatnonzero(~found)
     if len(missing):
-        shown_ids = [live[i] for i in missing[:FIRST_FEW]]
+        shown_ids = [_clip(live[i]) for i in missing[:FIRST_FEW]]
         problems.append(
             _problem(
                 "missing_ids",
@@ -510,11 +526,19 @@ def _constant_problem(values: np.ndarray) -> list[dict[str, Any]]:
     ]
 
 
+def storable(text: str) -> str:
+    """`text` with NUL characters and lone surrogates escaped: what any database and JSON
+    encoder accept (PostgreSQL refuses both in text and jsonb)."""
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text.replace("\x00", "\\x00")
+
+
 def _clip(text: str) -> str:
-    """`text` as short as a message should quote it: a cell can be kilobytes long."""
-    if len(text) <= MAX_QUOTED_CHARS:
-        return text
-    return f"{text[:MAX_QUOTED_CHARS]}…({len(text):,} characters)"
+    """`text` as short as a message should quote it (a cell can be kilobytes long), and
+    storable."""
+    if len(text) > MAX_QUOTED_CHARS:
+        text = f"{text[:MAX_QUOTED_CHARS]}…({len(text):,} characters)"
+    return storable(text)
 
 
 def _shown_value(value: Any) -> str:

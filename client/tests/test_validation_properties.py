@@ -2,6 +2,7 @@
 with a message: never another exception."""
 
 import io
+import json
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,10 @@ def judged(data: bytes, filename: str) -> str:
     except PredictionFileError as error:
         assert error.message
         assert error.problems and all(p["code"] and p["message"] for p in error.problems)
+        # What the platform stores must be storable: PostgreSQL refuses NUL in text and jsonb.
+        stored = json.dumps([error.message, error.problems])
+        assert "\\u0000" not in stored and "\x00" not in stored
+        stored.encode("utf-8")  # no lone surrogates
         return error.problems[0]["code"]
     assert validated.ids == LIVE
     assert np.isfinite(validated.values).all()
@@ -49,7 +54,8 @@ def csv_like(draw) -> bytes:
     header = draw(st.sampled_from(["id,prediction", "prediction,id", "id", "id,prediction,x", ""]))
     rows = draw(st.lists(st.lists(csv_cell(), min_size=0, max_size=4), max_size=12))
     separator = draw(st.sampled_from([",", ";", "\t", '","']))
-    text = header + "\n" + "\n".join(separator.join(row) for row in rows)
+    newline = draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    text = header + newline + newline.join(separator.join(row) for row in rows)
     encoding = draw(st.sampled_from(["utf-8", "utf-8-sig", "latin-1", "utf-16"]))
     return text.encode(encoding, errors="replace")
 
@@ -83,6 +89,7 @@ def _columns():
         st.just(pa.array([True] * len(LIVE))),
         st.just(pa.array([b"\x00"] * len(LIVE))),
         st.just(pa.array(LIVE).dictionary_encode()),
+        st.lists(st.text(max_size=6), min_size=len(LIVE), max_size=len(LIVE)).map(pa.array),
     )
     names = st.sampled_from(["id", "prediction", "Prediction", "__index_level_0__", "x", ""])
     return st.lists(st.tuples(names, values), min_size=0, max_size=4)

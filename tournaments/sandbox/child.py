@@ -19,6 +19,8 @@ import resource
 import sys
 import traceback
 
+from arena_client.validation import storable
+
 from tournaments.sandbox.frames import read_frame_blocking, write_frame, write_json
 
 # Exit status after a reported MemoryError, so the parent tells it from a crash.
@@ -77,7 +79,10 @@ def serve(memory_headroom: int, jobs_module: str) -> int:
             where = f" at {last[0].name}" if last else ""
             write_json(
                 replies,
-                {"status": "error", "detail": f"{type(error).__name__}{where}: {error}"[:500]},
+                {
+                    "status": "error",
+                    "detail": storable(f"{type(error).__name__}{where}: {error}"[:500]),
+                },
             )
             write_frame(replies, b"")
             continue

@@ -42,10 +42,9 @@ def predictions(context: dict, payload: bytes) -> tuple[dict, bytes]:
     live = context["live_ids"]
     name = PARQUET_NAME if payload.startswith(PARQUET_MAGIC) else CSV_NAME
     try:
-        frame = read_predictions(
-            payload, name, max_bytes=context["max_bytes"], max_rows=row_limit_for(len(live))
-        )
-        validated = validate_predictions(frame, live)
+        max_rows = row_limit_for(len(live))
+        frame = read_predictions(payload, name, max_bytes=context["max_bytes"], max_rows=max_rows)
+        validated = validate_predictions(frame, live, max_rows=max_rows)
     except PredictionFileError as error:
         return {"valid": False, "message": error.message, "problems": error.problems}, b""
     values = np.ascontiguousarray(validated.values, dtype="<f8")
@@ -53,7 +52,12 @@ def predictions(context: dict, payload: bytes) -> tuple[dict, bytes]:
 
 
 def _refused(error: InvalidInput) -> tuple[dict, bytes]:
-    return {"valid": False, "code": error.code, "message": error.message, "details": error.details}, b""
+    return {
+        "valid": False,
+        "code": error.code,
+        "message": error.message,
+        "details": error.details,
+    }, b""
 
 
 def dataset(context: dict, payload: bytes) -> tuple[dict, bytes]:
