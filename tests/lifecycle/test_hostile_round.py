@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from django.contrib.auth.models import User
+from django.db import connection
 from django.utils import timezone
 
 from tests.builders import seal_for
@@ -196,3 +197,25 @@ def test_a_bomb_in_the_reader_is_reported_with_the_memory_limit(hostile_round, s
     assert bomb.state == SubmissionState.INVALID
     assert bomb.problems[0]["code"] == "too_large"
     assert "memory" in bomb.error
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="PostgreSQL refuses NUL; SQLite stores it"
+)
+def test_an_outcome_the_database_refuses_is_stored_as_a_plain_invalid(hostile_round, monkeypatch):
+    from tournaments.services import submissions
+
+    world = hostile_round
+    # As if the reader's words slipped a NUL past `storable`: PostgreSQL refuses the UPDATE;
+    # the file must still end invalid and the round move on.
+    monkeypatch.setattr(submissions, "_storable", lambda value: value)
+    monkeypatch.setattr(
+        submissions, "_judged", lambda *args: submissions._invalid("bad_columns", "a\x00b")
+    )
+    scheduler_tick(now=world["start"] + timedelta(minutes=31), tournaments=[world["tournament"]])
+    world["round"].refresh_from_db()
+    assert world["round"].state == RoundState.CLOSED
+    counted = Submission.objects.filter(round=world["round"], is_counted=True)
+    assert counted.filter(state=SubmissionState.RECEIVED).count() == 0
+    refused = counted.exclude(problems__0__code="decryption_failed")
+    assert {s.error for s in refused} == {"the file's problems could not be stored"}

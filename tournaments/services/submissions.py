@@ -24,10 +24,10 @@ from arena_client.sealing import (
     open_sealed,
     submission_info,
 )
-from arena_client.validation import PARQUET_MAGIC
+from arena_client.validation import PARQUET_MAGIC, storable
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from config.lean_sql import column, insert_row, table
@@ -227,6 +227,18 @@ def _undecryptable(submission: Submission, round: Round, error: SealError) -> _O
     )
 
 
+def _storable(value):
+    """Every string in `value` (nested lists and dicts) made storable: a message quoting a
+    user's cell must not fail the UPDATE (PostgreSQL refuses NUL in text and jsonb)."""
+    if isinstance(value, str):
+        return storable(value)
+    if isinstance(value, list):
+        return [_storable(item) for item in value]
+    if isinstance(value, dict):
+        return {storable(str(key)): _storable(item) for key, item in value.items()}
+    return value
+
+
 def _submission_finish(
     submission: Submission, outcome: _Outcome, ids: list[str], now: datetime
 ) -> bool:
@@ -235,14 +247,24 @@ def _submission_finish(
     if outcome.values is not None:
         predictions_cid = blob_store().put(_canonical_predictions(ids, outcome.values))
         rows = len(outcome.values)
-    updated = Submission.objects.filter(pk=submission.pk, state=SubmissionState.RECEIVED).update(
-        state=outcome.state,
-        error=outcome.error,
-        problems=outcome.problems,
-        rows=rows,
-        predictions_cid=predictions_cid,
-        checked_at=now,
-    )
+    pending = Submission.objects.filter(pk=submission.pk, state=SubmissionState.RECEIVED)
+    fields = {"rows": rows, "predictions_cid": predictions_cid, "checked_at": now}
+    try:
+        # A savepoint: callers may run this inside their own transaction (score_round_day).
+        with transaction.atomic():
+            updated = pending.update(
+                state=outcome.state,
+                error=_storable(outcome.error),
+                problems=_storable(outcome.problems),
+                **fields,
+            )
+    except DatabaseError:
+        # What the reader said about the file cannot be stored; the file is still invalid.
+        log.exception("submission %s: its outcome could not be stored", submission.pk)
+        fallback = _invalid("unreadable_file", "the file's problems could not be stored")
+        updated = pending.update(
+            state=fallback.state, error=fallback.error, problems=fallback.problems, **fields
+        )
     if updated:
         events.submission_changed(submission)  # its owner's page shows valid/invalid
     return bool(updated)
