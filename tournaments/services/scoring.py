@@ -75,7 +75,9 @@ def score_round_day(*, round: Round, day: int, now: datetime) -> None:
         round.meta_corr = None
         return
     weights = meta_model_weights(round=round, models=models)
-    key = (round.id, tuple(m.id for m in models))
+    # The commitments root names the counted envelopes themselves: a round id alone can be
+    # reused (a test database rolled back, a restored backup) with other predictions.
+    key = (round.id, round.commitments_root, tuple(m.id for m in models))
     try:
         prepared = _prepared_era(predictions, weights, key)
         target_values = target.to_numpy()
