@@ -14,6 +14,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.urls import get_resolver  # noqa: E402
 
 from config.asgi_http import OneHopASGIHandler  # noqa: E402
+from config.body_limit import BodyLimit  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
 from tournaments.live_relay import SERVER_SEND_KEY  # noqa: E402
 from tournaments.socket_limit import SocketsPerAddressLimit  # noqa: E402
@@ -38,8 +39,9 @@ def with_server_send(app):
 
 application = ProtocolTypeRouter(
     {
-        # One thread hop per request instead of Django's per-middleware hops (see the module).
-        "http": OneHopASGIHandler(),
+        # Bodies over their route's limit are refused before the handler spools them; one
+        # thread hop per request instead of Django's per-middleware hops (see the modules).
+        "http": BodyLimit(OneHopASGIHandler()),
         # Sockets per client address are counted first: a refusal costs no session lookup.
         "websocket": with_server_send(
             SocketsPerAddressLimit(

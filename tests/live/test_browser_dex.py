@@ -1,5 +1,5 @@
 """Headless Chromium watches a DEX round of a running Arena (`manage.py up` on the embedded
-chain: the classic demo, the DEX demo market and its replay keeper, daphne and the scheduler
+chain: the classic demo, the DEX demo market and its replay keeper, uvicorn and the scheduler
 in one process): the vault's P&L and its chart arrive over the websocket, mark after mark,
 without a reload."""
 

@@ -1,4 +1,4 @@
-"""Headless Chromium watches the leaderboard of a running Arena (`manage.py up`: daphne and the
+"""Headless Chromium watches the leaderboard of a running Arena (`manage.py up`: uvicorn and the
 round scheduler in one process, on its own SQLite file) and sees rows appear, then ranks
 change, pushed over the websocket — the page is never reloaded."""
 

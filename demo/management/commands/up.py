@@ -150,8 +150,7 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps({"tournament": tournament.slug, "rounds": rounds}))
 
     def _serve(self, opts, schedule: DemoSchedule) -> None:
-        from daphne.endpoints import build_endpoint_description_strings
-        from daphne.server import Server
+        import uvicorn
         from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
         from config.asgi import application
@@ -187,10 +186,9 @@ class Command(BaseCommand):
                  "websocket": application.application_mapping["websocket"]}
             )
         try:
-            Server(
-                application=app,
-                endpoints=build_endpoint_description_strings(host=opts["host"], port=opts["port"]),
-                verbosity=0,
-            ).run()
+            # uvicorn rather than daphne: it hands the body to the application as it arrives,
+            # so config/body_limit.py refuses an oversized one before it is spooled (daphne
+            # buffers every body in full first). No lifespan: Channels' router has none.
+            uvicorn.run(app, host=opts["host"], port=opts["port"], lifespan="off", log_level="warning")
         finally:
             scheduler.stop()
