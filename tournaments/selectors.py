@@ -36,6 +36,7 @@ from tournaments.models import (
     TournamentKind,
     TournamentState,
 )
+from tournaments.predictions_blob import read_predictions_blob
 from tournaments.tables import read_table
 
 UNSETTLED = [RoundState.CLOSED, RoundState.SCORING, RoundState.RESOLVED]
@@ -212,8 +213,8 @@ def submissions_counted(*, round: Round) -> QuerySet[Submission]:
 def predictions_matrix(*, round: Round) -> tuple[list[ModelSlot], np.ndarray]:
     """Counted, decrypted predictions as an (M live ids × N models) matrix, rows in live-id order.
 
-    Reads each valid submission's predictions blob, written when its envelope was opened
-    after close. (Submissions from before sealed uploads have no such blob: their stored file
+    Reads each valid submission's predictions blob (tournaments/predictions_blob.py), written
+    when its envelope was opened after close. (Submissions from before sealed uploads have no such blob: their stored file
     is the plaintext itself.)
     """
     ids = live_ids(round=round)
@@ -222,11 +223,12 @@ def predictions_matrix(*, round: Round) -> tuple[list[ModelSlot], np.ndarray]:
     matrix = np.empty((len(ids), len(subs)), dtype=np.float64, order="F")
     for j, sub in enumerate(subs):
         if sub.predictions_cid:
-            data, name = blob_store().get(sub.predictions_cid), "predictions.csv"
+            # Checked against its CID and the live ids: a damaged blob fails loudly.
+            data = blob_store().get(sub.predictions_cid)
+            matrix[:, j] = read_predictions_blob(data, cid=sub.predictions_cid, ids=ids)
         else:
-            data, name = blob_store().get(sub.cid), sub.filename
-        # The same reader and rules again: a damaged blob fails loudly instead of scoring.
-        matrix[:, j] = validate_predictions(read_predictions(data, name), ids).values
+            data = blob_store().get(sub.cid)
+            matrix[:, j] = validate_predictions(read_predictions(data, sub.filename), ids).values
     return [s.model for s in subs], matrix
 
 

@@ -24,6 +24,7 @@ from tournaments.blobs import blob_store
 from tournaments.errors import Conflict
 from tournaments.fields import tokens_to_wei
 from tournaments.models import Round, RoundKey, RoundState, Submission
+from tournaments.predictions_blob import HEADER
 from tournaments.selectors import predictions_matrix
 from tournaments.services.datasets import dataset_upload, round_target_upload
 from tournaments.services.lifecycle import (
@@ -176,9 +177,9 @@ def test_round_trip_through_the_service(api, open_round, model, live_ids):
     models, matrix = predictions_matrix(round=closed)
     assert models == [model]
     np.testing.assert_array_equal(matrix[:, 0], frame["prediction"].to_numpy())
-    # The stored predictions are the canonical CSV; the envelope stays stored as sent.
-    canonical = blob_store().get(sub.predictions_cid).decode()
-    assert canonical.splitlines()[:2] == ["id,prediction", f"live000,{float(frame['prediction'][0])!r}"]
+    # The stored predictions are the values in live-id order; the envelope stays as sent.
+    stored = blob_store().get(sub.predictions_cid)
+    assert stored == HEADER + frame["prediction"].to_numpy(dtype="<f8").tobytes()
     assert blob_store().get(sub.cid) == envelope
 
 
