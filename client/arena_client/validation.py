@@ -27,6 +27,7 @@ import pandas as pd
 __all__ = [
     "DEFAULT_MAX_FILE_BYTES",
     "DEFAULT_MAX_ROWS",
+    "LiveIds",
     "PredictionFileError",
     "ValidatedPredictions",
     "read_predictions",
@@ -125,14 +126,27 @@ def row_limit_for(live_count: int) -> int:
     return 2 * live_count + 1_000
 
 
+class LiveIds:
+    """A round's live ids, prepared once to check many files against (the platform checks
+    thousands per round): their index and its hash table are built on the first file and
+    reused for the rest."""
+
+    def __init__(self, live_ids: Sequence[str]):
+        self.index = pd.Index([str(live_id) for live_id in live_ids], dtype=object)
+        if not self.index.is_unique:
+            # The live set comes from the platform, never from the modeler: a bug upstream.
+            raise ValueError("live_ids contains duplicates")
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+
 def validate_predictions(
-    df: pd.DataFrame, live_ids: Sequence[str], *, max_rows: int = DEFAULT_MAX_ROWS
+    df: pd.DataFrame, live_ids: Sequence[str] | LiveIds, *, max_rows: int = DEFAULT_MAX_ROWS
 ) -> ValidatedPredictions:
-    """Check ``df`` against the round's ``live_ids``; raise :class:`PredictionFileError`."""
-    live = pd.Index([str(live_id) for live_id in live_ids], dtype=object)
-    if not live.is_unique:
-        # The live set comes from the platform, never from the modeler: this is a bug upstream.
-        raise ValueError("live_ids contains duplicates")
+    """Check ``df`` against the round's ``live_ids`` (a list, or :class:`LiveIds` to check
+    many files against one set); raise :class:`PredictionFileError`."""
+    live = (live_ids if isinstance(live_ids, LiveIds) else LiveIds(live_ids)).index
     if len(df) > max_rows:
         _reject("too_many_rows", f"file has {len(df):,} rows; the limit is {max_rows:,}", len(df))
     _check_columns(df)

@@ -8,6 +8,7 @@ import dataclasses
 import numpy as np
 from arena_client.validation import (
     PARQUET_MAGIC,
+    LiveIds,
     PredictionFileError,
     read_predictions,
     row_limit_for,
@@ -39,7 +40,10 @@ def predictions(context: dict, payload: bytes) -> tuple[dict, bytes]:
     Valid: `{"valid": true, "rows": n}` and the predictions as float64 in live-id order.
     Invalid: `{"valid": false, "message": …, "problems": […]}` and no body.
     """
-    live = context["live_ids"]
+    # The context lives as long as the worker keeps it (one round's files): so does this.
+    live = context.get("_prepared_live_ids") or context.setdefault(
+        "_prepared_live_ids", LiveIds(context["live_ids"])
+    )
     name = PARQUET_NAME if payload.startswith(PARQUET_MAGIC) else CSV_NAME
     try:
         max_rows = row_limit_for(len(live))
