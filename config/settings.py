@@ -211,6 +211,12 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 
+# --- Liveness ----------------------------------------------------------------------------
+# A score day whose target has not arrived this long after its time is given up: the round
+# resolves on the days it has (tournaments.services.lifecycle.round_resolve), so withheld
+# targets never lock stakes. Default one week.
+ARENA_TARGET_WAIT_SECONDS = int(os.environ.get("ARENA_TARGET_WAIT_SECONDS", 7 * 24 * 3600))
+
 # --- Uploads -----------------------------------------------------------------------------
 # Prediction files above this size are refused before parsing.
 ARENA_MAX_PREDICTION_BYTES = int(os.environ.get("ARENA_MAX_PREDICTION_BYTES", 20 * 1024 * 1024))

@@ -133,6 +133,7 @@ def dex_round_data(*, round: Round, now: datetime) -> DatasetVersion:
             kind=DatasetKind.TRAINING,
             data=to_parquet_bytes(training),
             filename=f"training_round_{round.number}.parquet",
+            market=True,
         )
     return dataset_upload(
         tournament=round.tournament,
@@ -141,4 +142,5 @@ def dex_round_data(*, round: Round, now: datetime) -> DatasetVersion:
         round=round,
         data=to_parquet_bytes(live),
         filename=f"live_round_{round.number}.parquet",
+        market=True,
     )

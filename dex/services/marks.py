@@ -112,6 +112,7 @@ def dex_round_target(*, round: Round, day: int, now: datetime) -> RoundTarget:
         day=day,
         data=csv,
         filename=f"target_round_{round.number}_day_{day}.csv",
+        market=True,
     )
 
 

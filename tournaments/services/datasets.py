@@ -18,14 +18,23 @@ from tournaments.models import (
     RoundState,
     RoundTarget,
     Tournament,
+    TournamentKind,
 )
 from tournaments.selectors import live_ids
 from tournaments.services.decoding import sponsor_file_checked
 
 
-def _sponsor_only(tournament: Tournament, by: User) -> None:
+def _sponsor_only(tournament: Tournament, by: User, *, market: bool) -> None:
     if tournament.sponsor_id != by.id:
         raise NotAllowed("only the tournament's sponsor can upload its data")
+    if tournament.kind == TournamentKind.DEX and not market:
+        # Its data and targets come from the pools (dex.services): a sponsor who could upload
+        # a target could choose the winners.
+        raise Conflict(
+            f"{tournament.slug} is a DEX tournament: its data and targets come from its market, "
+            "not from uploads",
+            code="market_data_only",
+        )
 
 
 def _check_size(data: bytes) -> None:
@@ -42,9 +51,11 @@ def dataset_upload(
     data: bytes,
     filename: str,
     round: Round | None = None,
+    market: bool = False,
 ) -> DatasetVersion:
-    """Check, store and register a data file. Live data belongs to a scheduled round."""
-    _sponsor_only(tournament, by)
+    """Check, store and register a data file. Live data belongs to a scheduled round.
+    `market`: the platform uploading a DEX tournament's data from its pools."""
+    _sponsor_only(tournament, by, market=market)
     if kind not in DatasetKind.values:
         raise InvalidInput(f"unknown data set kind {kind!r}: use {', '.join(DatasetKind.values)}")
     if (kind == DatasetKind.LIVE) != (round is not None):
@@ -87,10 +98,11 @@ def dataset_upload(
 
 
 def round_target_upload(
-    *, round: Round, by: User, day: int, data: bytes, filename: str
+    *, round: Round, by: User, day: int, data: bytes, filename: str, market: bool = False
 ) -> RoundTarget:
-    """Register the target for score day `day`; once scored, a day's target cannot change."""
-    _sponsor_only(round.tournament, by)
+    """Register the target for score day `day`; once scored, a day's target cannot change.
+    `market`: the platform taking a DEX round's target from its pools."""
+    _sponsor_only(round.tournament, by, market=market)
     _check_size(data)
     checked = sponsor_file_checked(
         job="targets", context={"filename": filename, "live_ids": live_ids(round=round)}, data=data
@@ -102,6 +114,9 @@ def round_target_upload(
             raise InvalidInput(f"day must be between 1 and {round.total_score_days}")
         if round.state in (RoundState.SCHEDULED, RoundState.OPEN):
             raise Conflict(f"round {round.number} is {round.state}: targets come after it closes")
+        if round.state in (RoundState.RESOLVED, RoundState.SETTLED):
+            # Resolved early (a target overdue, lifecycle.round_resolve) or in full.
+            raise Conflict(f"round {round.number} is {round.state}: its targets can no longer change")
         if day <= round.scored_days:
             raise Conflict(f"day {day} of round {round.number} is already scored")
         cid = blob_store().put(data)

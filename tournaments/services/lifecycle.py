@@ -7,8 +7,9 @@ is harmless. Each transition is logged in RoundTransition with its time.
 
 import logging
 from contextlib import nullcontext
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 
 from tournaments import events
@@ -169,8 +170,19 @@ def round_score_day(*, round: Round, day: int, now: datetime) -> Round:
     return round
 
 
+def target_overdue_at(round: Round) -> datetime:
+    """When the target for the round's next score day counts as never coming: its due time
+    plus ARENA_TARGET_WAIT_SECONDS. A sponsor (or a stalled market) that withholds targets
+    then cannot keep the round's stakes locked: the round resolves on the days it has."""
+    return round.score_day_at(round.scored_days + 1) + timedelta(seconds=settings.ARENA_TARGET_WAIT_SECONDS)
+
+
 def round_resolve(*, round: Round, now: datetime) -> Round:
-    """After the final score day: payouts from final scores, stakes and frozen rules."""
+    """After the final score day: payouts from final scores, stakes and frozen rules.
+
+    Also once a missing target is overdue (target_overdue_at): payouts then come from the
+    last day that was scored, and a round with no scored day resolves with none (every
+    stake at risk is released whole)."""
     from chain.client import chain_enabled, use_gateway
     from tournaments.services.payouts import payouts_for_round
 
@@ -178,12 +190,25 @@ def round_resolve(*, round: Round, now: datetime) -> Round:
         round = _locked(round)
         if _past(round.state, RoundState.RESOLVED):
             return round
-        if round.state != RoundState.SCORING or round.scored_days < round.total_score_days:
+        complete = round.state == RoundState.SCORING and round.scored_days >= round.total_score_days
+        cut_short = (
+            round.state in (RoundState.CLOSED, RoundState.SCORING)
+            and round.scored_days < round.total_score_days
+            and now >= target_overdue_at(round)
+        )
+        if not (complete or cut_short):
             raise Conflict(
                 f"round {round.number} has {round.scored_days} of {round.total_score_days} score days"
             )
         payouts = payouts_for_round(round=round)
-        _transition(round, RoundState.RESOLVED, now, f"{len(payouts)} payouts")
+        detail = f"{len(payouts)} payouts"
+        if cut_short:
+            detail = (
+                f"the target for day {round.scored_days + 1} did not arrive within "
+                f"{settings.ARENA_TARGET_WAIT_SECONDS} s of its time: resolved on "
+                f"{round.scored_days} of {round.total_score_days} score days, {detail}"
+            )
+        _transition(round, RoundState.RESOLVED, now, detail)
     events.round_changed(round)
     return round
 

@@ -63,11 +63,13 @@ def _pool_available(round: Round) -> int:
 
 
 def payouts_for_round(*, round: Round) -> list[Payout]:
-    """Compute and store payouts from the final score day. Call inside the round's row lock."""
+    """Compute and store payouts from the last score day. Call inside the round's row lock."""
     existing = list(round.payouts.all())
     if existing:
         return existing
-    final_scores = list(round.scores.filter(day=round.total_score_days).select_related("model"))
+    # The last scored day: the final one, or the last before a target that never came
+    # (round_resolve); no scored day, no payouts.
+    final_scores = list(round.scores.filter(day=round.scored_days).select_related("model"))
     if not final_scores:
         return []
     rules = round.rules

@@ -9,6 +9,8 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.db.models import Exists, OuterRef, Q
+
 from tournaments.errors import ArenaError
 from tournaments.models import (
     Round,
@@ -25,6 +27,7 @@ from tournaments.services.lifecycle import (
     round_schedule_next,
     round_score_day,
     round_settle,
+    target_overdue_at,
 )
 
 log = logging.getLogger("arena.scheduler")
@@ -39,6 +42,8 @@ class TickReport:
 def _round_step(round: Round, now: datetime, report: TickReport) -> bool:
     """Advance `round` by one step if due. Returns True if something changed."""
     label = f"{round.tournament.slug}#{round.number}"
+    if round.state == RoundState.SCHEDULED and round.tournament.state != TournamentState.ACTIVE:
+        return False  # a paused tournament opens no round; those already open run their course
     if round.tournament.kind == TournamentKind.DEX:
         # The platform plays the sponsor's part from the pools: live data, targets, trading.
         from dex.services.rounds import dex_round_step
@@ -61,6 +66,10 @@ def _round_step(round: Round, now: datetime, report: TickReport) -> bool:
             if now < round.score_day_at(day):
                 return False
             if not RoundTarget.objects.filter(round=round, day=day).exists():
+                if now >= target_overdue_at(round):
+                    round_resolve(round=round, now=now)
+                    report.actions.append(f"{label} resolved: no target for day {day}")
+                    return True
                 report.waiting.append(f"{label}: target for day {day}")
                 return False
             round_score_day(round=round, day=day, now=now)
@@ -99,8 +108,14 @@ def _index_chain(report: TickReport) -> None:
             report.actions.append(f"indexed {mirrored} chain events")
 
 
-def _active(tournaments: list[Tournament] | None):
-    qs = Tournament.objects.filter(state=TournamentState.ACTIVE)
+def _in_play(tournaments: list[Tournament] | None):
+    """The active tournaments, and any other (paused, archived) with a round that has opened
+    and is not settled: pausing stops new rounds, never the scoring or settlement of those
+    that took submissions and stakes."""
+    in_flight = Round.objects.filter(tournament=OuterRef("pk")).exclude(
+        state__in=(RoundState.SCHEDULED, RoundState.SETTLED)
+    )
+    qs = Tournament.objects.filter(Q(state=TournamentState.ACTIVE) | Exists(in_flight)).order_by("pk")
     return qs if tournaments is None else qs.filter(pk__in=[t.pk for t in tournaments])
 
 
@@ -110,8 +125,8 @@ def scheduler_tick(
     """Advance every due round of the active tournaments (or only of `tournaments`)."""
     report = TickReport()
     _index_chain(report)
-    for tournament in _active(tournaments):
-        if round_schedule_next(tournament=tournament, now=now):
+    for tournament in _in_play(tournaments):
+        if tournament.state == TournamentState.ACTIVE and round_schedule_next(tournament=tournament, now=now):
             report.actions.append(f"{tournament.slug}: scheduled a round")
         rounds = tournament.rounds.exclude(state=RoundState.SETTLED).select_related("tournament")
         for round in rounds.order_by("number"):
@@ -145,18 +160,22 @@ def next_due_time(
 ) -> datetime | None:
     """The earliest scheduled moment after `after` (for a simulated clock to jump to)."""
     candidates = []
-    for tournament in _active(tournaments):
-        last = tournament.rounds.order_by("-number").first()
-        nxt = 1 if last is None else last.number + 1
-        candidates.append(tournament.first_round_at + (nxt - 1) * tournament.round_interval)
+    for tournament in _in_play(tournaments):
+        active = tournament.state == TournamentState.ACTIVE
+        if active:
+            last = tournament.rounds.order_by("-number").first()
+            nxt = 1 if last is None else last.number + 1
+            candidates.append(tournament.first_round_at + (nxt - 1) * tournament.round_interval)
         for r in tournament.rounds.exclude(state=RoundState.SETTLED):
             if r.state == RoundState.SCHEDULED:
-                candidates.append(r.opens_at)
+                if active:
+                    candidates.append(r.opens_at)
             elif r.state == RoundState.OPEN:
                 candidates.append(r.closes_at)
             elif r.state == RoundState.RESOLVED:
                 candidates.append(_settlement_due(r, after))
             elif r.scored_days < r.total_score_days:
                 candidates.append(r.score_day_at(r.scored_days + 1))
+                candidates.append(target_overdue_at(r))  # in case the target never comes
     future = [c for c in candidates if c > after]
     return min(future) if future else None
