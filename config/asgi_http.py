@@ -4,8 +4,8 @@ Django's own ASGIHandler runs the middleware chain in async mode: every synchron
 middleware's request and response hooks, the request_started/finished signals and the view
 each cross from the event loop to a worker thread and back — about fifteen hops per request,
 plus a new thread for every request (ThreadSensitiveContext). On this project's machine that
-was most of a request's CPU: ~13 ms for `GET /api/platform`, whose view takes ~2 ms (README
-"Under load"). Every view and middleware here is synchronous, so this handler reads the body
+was most of a request's CPU: ~13 ms for `GET /api/platform`, whose view takes ~2 ms
+(docs/performance.md). Every view and middleware here is synchronous, so this handler reads the body
 on the event loop as Django does, then runs the whole synchronous request — signals,
 middleware, view, and closing the response — in one call on a bounded thread pool, and sends
 the finished response from the loop. Streaming responses (dataset downloads) are iterated on
@@ -35,7 +35,7 @@ from django.urls import set_script_prefix
 # help to overlap waits (database, disk); a bounded pool also keeps a burst of requests from
 # asking the database pool (DB_POOL_MAX_SIZE) for more connections than it has. 4 rather
 # than 8: in upload bursts 4 was never worse, and in one comparison 8 stalled the shared
-# disk with more fsyncs at once (README, "Under load", has both comparisons).
+# disk with more fsyncs at once (docs/performance.md, has both comparisons).
 DEFAULT_THREADS = 4
 
 

@@ -2,7 +2,7 @@
 
 Compiling a QuerySet costs more CPU than running it: on this project's machine a lookup of one
 model with a join took ~1.2 ms through the ORM and ~0.15 ms as SQL (timed in-process against
-PostgreSQL, 500 calls each). An upload burst is CPU-bound (README "Under load"), so the
+PostgreSQL, 500 calls each). An upload burst is CPU-bound (docs/performance.md), so the
 upload path states its SQL here. Values still pass through every field's database converters
 (dates on SQLite, JSON), so the instances are the same as the ORM's. Everything here works on
 SQLite and PostgreSQL alike.
@@ -34,7 +34,7 @@ def lean_cursor() -> CursorWrapper:
     (config/prepared_cursor.py), so PostgreSQL plans it once per connection instead of once
     per upload. In-process against PostgreSQL 15 (300 statements, 3 runs) that cut
     PostgreSQL's CPU for the upload's context SELECT from 0.37–0.47 ms to 0.07–0.10 ms and
-    for the conditional INSERT from 0.20–0.23 ms to 0.10–0.13 ms (README "Under load").
+    for the conditional INSERT from 0.20–0.23 ms to 0.10–0.13 ms (docs/performance.md).
     Only for statements whose text is fixed and whose values PostgreSQL can type from where
     they go (columns, comparisons): the ORM's own SQL stays client-bound, as Django ships it.
     """

@@ -293,7 +293,7 @@ if REDIS_URL:
     else:
         # The default: Redis pub/sub delivers one message per ASGI process per update, fanned
         # out in-process (measured steadier than the list-based layer with 1,000 sockets, see
-        # README "Under load"). Delivery is at most once; the live feed's versions, gap repair
+        # docs/performance.md). Delivery is at most once; the live feed's versions, gap repair
         # and client resume make that safe (tournaments/events.py).
         CHANNEL_LAYERS = {
             "default": {

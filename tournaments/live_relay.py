@@ -4,7 +4,7 @@ Without it every websocket joins its stream's group itself, so an update reaches
 through the channel layer: one queued copy, one consumer task woken, one dispatch per socket
 (channels-redis' pub/sub layer even fans out in-process, but still through 1,000 queues and
 1,000 task wake-ups). With 1,000 subscribers on one process that per-socket machinery was
-about a third of the fan-out's CPU (README "Under load").
+about a third of the fan-out's CPU (docs/performance.md).
 
 Here a process subscribes once per group (a relay channel and one receiving task per group)
 and hands each message to its local sockets in one loop: `LiveConsumer.relay` sends the
@@ -137,7 +137,7 @@ class DaphneWire:
     Twisted. Twisted's write buffers the bytes, registers the socket with the event loop for
     writability and sends on the next loop turn, then unregisters it: two `epoll_ctl` calls
     and a callback per socket per message, most of what fan-out cost once framing was done
-    once (README "Under load").
+    once (docs/performance.md).
 
     A frame is written here only when autobahn would have written the same bytes at once: the
     socket is open, autobahn has nothing queued, and no compression was negotiated. When

@@ -6,7 +6,7 @@ loop's asyncio client and a second wake-up for the reply) or, in the worker, a f
 push (async_to_sync, with a new loop-bound layer and Redis connection each time). Publishing
 here with redis-py's synchronous client does the same PUBLISH from the thread that has the
 message: an upload's private refresh then costs the server ~0.3 M instructions instead of
-~0.6 M (`python -m tests.load.instructions`, README "Under load").
+~0.6 M (`python -m tests.load.instructions`, docs/performance.md).
 
 The group's Redis channel, its shard and the message's bytes are channels_redis's own: a
 RedisPubSubLoopLayer built from the layer's configuration names and shards them, and the

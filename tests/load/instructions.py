@@ -3,7 +3,7 @@
     python -m tests.load.instructions [--uploads 30] [--without push|touch] [--keep-profile FILE]
 
 Timings on this project's shared two-core machine vary by 20–30 % from one run to the next
-(README "Under load"), which hides a change worth 5 %. Instructions do not vary with the
+(docs/performance.md), which hides a change worth 5 %. Instructions do not vary with the
 machine: this script prepares a round and sealed uploads on a fresh production-profile
 database (as tests.load.uploads does), then drives the ASGI application in a process of its
 own under `valgrind --tool=callgrind`, with counting switched on only for the measured

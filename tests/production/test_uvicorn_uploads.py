@@ -2,7 +2,7 @@
 
 Runs the upload load script small (`tests/load/uploads.py --server both`): the same fresh
 PostgreSQL database and Redis database, a Celery worker, then two daphne processes and
-uvicorn with two worker processes (README "Under load": httptools, uvloop, no lifespan), each
+uvicorn with two worker processes (docs/performance.md: httptools, uvloop, no lifespan), each
 sent a burst of concurrent sealed uploads over the HTTP API. Every upload must be accepted
 and stored exactly once, under the CID its response named, with exactly the bytes sent.
 """

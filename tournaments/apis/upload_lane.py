@@ -11,7 +11,7 @@ every error is still worded in one place. `tests/api/test_upload_lane.py` holds 
 paths to the same answers.
 
 Why: a burst of uploads is CPU-bound, and DRF's cycle with three ORM queries cost about as
-much CPU as the upload's own work (README, "Under load").
+much CPU as the upload's own work (docs/performance.md).
 """
 
 from functools import cache
