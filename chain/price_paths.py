@@ -10,8 +10,10 @@ CSV format (long, one price per line, header required)::
     1704067200,WBTC,42280.1
     ...
 
-Every token needs a price at every timestamp (the grid must be complete); prices must be
-finite and positive. Rows may come in any order.
+A timestamp is Unix seconds (``1704067200``) or an ISO 8601 date or date-time
+(``1949-01-01``, ``2024-01-01T00:00:00Z``, ``2024-01-01 09:30+01:00``); a date or a
+date-time without an offset is UTC. Every token needs a price at every timestamp (the grid
+must be complete); prices must be finite and positive. Rows may come in any order.
 
 Generated paths (``factor_model_path``) follow a one-factor model with a planted, learnable
 signal. One-step log returns::
@@ -31,6 +33,7 @@ import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +54,23 @@ class PricePath:
         return float(self.prices[step, self.tokens.index(token)])
 
 
+def _timestamp(text: str | None, line: int) -> int:
+    """Unix seconds from an integer or an ISO 8601 date / date-time (UTC unless it says)."""
+    text = (text or "").strip()
+    if text.lstrip("-").isdigit():
+        return int(text)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"line {line}: timestamp {text[:40]!r} is neither Unix seconds nor an ISO 8601 date "
+            "(e.g. 1704067200, 2024-01-01 or 2024-01-01T00:00:00Z)"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp())
+
+
 def load_price_csv(source: str | Path | io.TextIOBase) -> PricePath:
     """Parse a ``timestamp,token,price`` CSV (a path, or a file-like object)."""
     if isinstance(source, str | Path):
@@ -65,11 +85,11 @@ def load_price_csv(source: str | Path | io.TextIOBase) -> PricePath:
         raise ValueError(f"price CSV header must be timestamp,token,price; got {reader.fieldnames}")
     cells: dict[tuple[int, str], float] = {}
     for line, row in enumerate(reader, start=2):
+        timestamp = _timestamp(row.get("timestamp"), line)
         try:
-            timestamp = int(row["timestamp"])
             price = float(row["price"])
         except (TypeError, ValueError):
-            raise ValueError(f"line {line}: cannot read {row}") from None
+            raise ValueError(f"line {line}: price {row.get('price')!r} is not a number") from None
         token = (row["token"] or "").strip()
         if not token:
             raise ValueError(f"line {line}: empty token name")

@@ -37,6 +37,33 @@ def test_csv_path_is_read_into_a_complete_grid():
     assert path.price(2, "BBB") == 0.47
 
 
+def test_iso_dates_and_datetimes_are_read_as_utc_unless_they_say():
+    text = (
+        "timestamp,token,price\n"
+        "1949-01-01,A,1\n1949-01-01,B,2\n"
+        "1949-02-01T00:00:00Z,A,1.5\n1949-02-01 01:00:00+01:00,B,2.5\n"
+        "-631152000,A,1.2\n-631152000,B,2.2\n"
+    )
+    path = load_price_csv(io.StringIO(text))
+    # 1949-01-01 00:00 UTC is -662688000; Feb 1 both spellings are -660009600.
+    assert path.timestamps.tolist() == [-662688000, -660009600, -631152000]
+    assert path.prices.tolist() == [[1.0, 2.0], [1.5, 2.5], [1.2, 2.2]]
+
+
+def test_a_price_file_of_ten_portfolios_and_819_months_loads(tmp_path):
+    """The size of the file a new user tried (10 industry portfolios, 819 monthly prices)."""
+    rows = ["timestamp,token,price"]
+    for month in range(819):
+        year, m = divmod(month, 12)
+        rows += [f"{1949 + year}-{m + 1:02d}-01,IND{k},{100 + month + k}" for k in range(10)]
+    csv_file = tmp_path / "industries.csv"
+    csv_file.write_text("\n".join(rows) + "\n")
+    path = load_price_csv(csv_file)
+    assert path.prices.shape == (819, 10)
+    assert path.tokens[0] == "IND0" and path.price(818, "IND9") == 100 + 818 + 9
+    assert np.all(np.diff(path.timestamps) > 0)
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -44,7 +71,9 @@ def test_csv_path_is_read_into_a_complete_grid():
         ("timestamp,token,price\n1,A,1\n1,B,1\n2,A,1\n", r"incomplete: 1 missing, e.g. B@2"),
         ("timestamp,token,price\n1,A,-3\n", "line 2: price must be finite and positive"),
         ("timestamp,token,price\n1,A,1\n1,A,2\n", "line 3: second price for A at 1"),
-        ("timestamp,token,price\nx,A,1\n", "line 2: cannot read"),
+        ("timestamp,token,price\nx,A,1\n", "line 2: timestamp 'x' is neither Unix seconds nor an ISO 8601 date"),
+        ("timestamp,token,price\n1949-13-01,A,1\n", "line 2: timestamp '1949-13-01' is neither"),
+        ("timestamp,token,price\n1,A,cheap\n", "line 2: price 'cheap' is not a number"),
         ("timestamp,token,price\n", "no rows"),
     ],
 )

@@ -60,6 +60,17 @@ def _post_commitments_after_commit(round: Round) -> None:
         transaction.on_commit(lambda: post_commitments.delay(round.pk))
 
 
+# A round opened later than this share of its submission window after its open time gets the
+# whole window from the moment it opens; a scheduler tick's usual lag changes nothing.
+LATE_OPEN_SHARE = 0.05
+
+
+def next_round_opens_at(tournament: Tournament, last: Round | None) -> datetime:
+    """When the round after `last` is due to open: one interval after it (the first round at
+    the tournament's first_round_at)."""
+    return tournament.first_round_at if last is None else last.opens_at + tournament.round_interval
+
+
 def round_schedule_next(*, tournament: Tournament, now: datetime) -> Round | None:
     """Create the next round whose open time has come or is the next one ahead.
 
@@ -71,9 +82,18 @@ def round_schedule_next(*, tournament: Tournament, now: datetime) -> Round | Non
         Tournament.objects.select_for_update().get(pk=tournament.pk)
         last = tournament.rounds.order_by("-number").first()
         number = (last.number + 1) if last else 1
-        opens_at = tournament.first_round_at + (number - 1) * tournament.round_interval
+        opens_at = next_round_opens_at(tournament, last)
         if last is not None and last.opens_at > now:
             return None  # a future round is already waiting
+        # A scheduler that was stopped for several intervals does not make up the missed
+        # rounds one after another: the next round takes the latest slot that has begun.
+        missed = (now - opens_at) // tournament.round_interval if now > opens_at else 0
+        if missed:
+            log.warning(
+                "%s: %d round slot(s) passed while no round was scheduled; round %d takes the one at %s",
+                tournament.slug, missed, number, (opens_at + missed * tournament.round_interval).isoformat(),
+            )
+            opens_at += missed * tournament.round_interval
         closes_at = opens_at + tournament.submission_window
         resolves_at = (
             closes_at
@@ -99,10 +119,20 @@ def round_open(*, round: Round, now: datetime) -> Round:
             raise Conflict(f"round {round.number} opens at {round.opens_at.isoformat()}")
         if not hasattr(round, "live_dataset"):
             raise Conflict(f"round {round.number} has no live data yet", code="no_live_data")
+        detail = ""
+        t = round.tournament
+        late = now - round.opens_at
+        if late > t.submission_window * LATE_OPEN_SHARE:
+            # Opened late (the scheduler was behind, or the live data came late): modelers
+            # still get the whole submission window, and the score days move with the close.
+            # The open time stays as scheduled, so later rounds keep their slots.
+            round.closes_at = now + t.submission_window
+            round.resolves_at = round.closes_at + t.resolution_lag + (t.score_days - 1) * t.score_day_interval
+            detail = f"{late.total_seconds():.0f} s late: open until {round.closes_at.isoformat()}"
         round.rules = round.tournament.rules_snapshot()
-        round.save(update_fields=["rules"])
+        round.save(update_fields=["rules", "closes_at", "resolves_at"])
         round_key_create(round=round, now=now)  # the public key modelers seal to
-        _transition(round, RoundState.OPEN, now)
+        _transition(round, RoundState.OPEN, now, detail)
     events.round_changed(round)
     return round
 

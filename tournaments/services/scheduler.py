@@ -21,6 +21,7 @@ from tournaments.models import (
     TournamentState,
 )
 from tournaments.services.lifecycle import (
+    next_round_opens_at,
     round_close,
     round_open,
     round_resolve,
@@ -163,9 +164,7 @@ def next_due_time(
     for tournament in _in_play(tournaments):
         active = tournament.state == TournamentState.ACTIVE
         if active:
-            last = tournament.rounds.order_by("-number").first()
-            nxt = 1 if last is None else last.number + 1
-            candidates.append(tournament.first_round_at + (nxt - 1) * tournament.round_interval)
+            candidates.append(next_round_opens_at(tournament, tournament.rounds.order_by("-number").first()))
         for r in tournament.rounds.exclude(state=RoundState.SETTLED):
             if r.state == RoundState.SCHEDULED:
                 if active:

@@ -110,7 +110,8 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--dex-prices", type=Path, default=None,
-            help="replay this timestamp,token,price CSV in the DEX market (default: a generated path)",
+            help="replay this timestamp,token,price CSV in the DEX market (timestamps in Unix seconds or "
+            "ISO 8601 dates/datetimes; default: a generated path)",
         )
 
     def handle(self, *args, **opts):
@@ -118,6 +119,13 @@ class Command(BaseCommand):
             raise CommandError("--headless needs --rounds N with N >= 1")
         if opts["round_interval"] < opts["submission_window"]:
             raise CommandError("--round-interval must be at least --submission-window")
+        if opts["dex_prices"] is not None:
+            from chain.price_paths import load_price_csv
+
+            try:
+                load_price_csv(opts["dex_prices"])  # a bad file is one line here, not a traceback later
+            except (OSError, ValueError) as exc:
+                raise CommandError(f"--dex-prices {opts['dex_prices']}: {exc}") from None
         schedule = DemoSchedule(
             round_interval=timedelta(seconds=opts["round_interval"]),
             submission_window=timedelta(seconds=opts["submission_window"]),
