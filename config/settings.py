@@ -226,6 +226,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Every request body is capped before it is spooled (config/body_limit.py): upload routes at
 # their file limit plus the multipart envelope, every other route (JSON, site forms) at this.
 ARENA_MAX_BODY_BYTES = int(os.environ.get("ARENA_MAX_BODY_BYTES", 1024 * 1024))
+# Bytes of data files one sponsor may store over all their tournaments (0: no limit).
+ARENA_SPONSOR_STORAGE_BYTES = int(os.environ.get("ARENA_SPONSOR_STORAGE_BYTES", 20 * 1024**3))
 # Envelopes one model may upload to one round (the last counts); the next gets 429.
 ARENA_MAX_UPLOADS_PER_ROUND = int(os.environ.get("ARENA_MAX_UPLOADS_PER_ROUND", "20"))
 # Uploaded files are decoded in worker processes that a hostile file can only kill

@@ -1,7 +1,7 @@
 """Content-addressed blob storage: every file is named by its CIDv1 (raw, sha2-256).
 
 The filesystem backend writes under settings.BLOB_DIR; a shared-storage backend only needs
-the same three methods. Writes are atomic (temp file + rename), so a crash never leaves a
+the same four methods. Writes are atomic (temp file + rename), so a crash never leaves a
 half-written blob under a valid name, and writing the same bytes twice is a no-op.
 """
 
@@ -23,6 +23,7 @@ class BlobStore(Protocol):
     def put(self, data: bytes) -> str: ...
     def get(self, cid: str) -> bytes: ...
     def exists(self, cid: str) -> bool: ...
+    def delete(self, cid: str) -> bool: ...
 
 
 class FileBlobStore:
@@ -62,6 +63,16 @@ class FileBlobStore:
 
     def exists(self, cid: str) -> bool:
         return self._path(cid).exists()
+
+    def delete(self, cid: str) -> bool:
+        """Remove the blob; False if there was none (deleting twice is harmless)."""
+        path = self._path(cid)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        _fsync_directory(path.parent)
+        return True
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -261,13 +261,19 @@ class Submission(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     # Ed25519 signature (hex) of the receipt over (tournament, round, model, cid, created_at).
     receipt_signature = models.CharField(max_length=128, blank=True)
-    # After close: the validated predictions, in live-id order, as a canonical CSV blob.
+    # After close: the validated predictions, float64 in live-id order (predictions_blob.py).
     predictions_cid = models.CharField(max_length=100, blank=True)
     checked_at = models.DateTimeField(null=True, blank=True)
+    # After close, an envelope that did not count is deleted from storage (services/storage.py);
+    # its row and signed receipt stay.
+    purged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["round", "model", "-created_at"])]
+        indexes = [
+            models.Index(fields=["round", "model", "-created_at"]),
+            models.Index(fields=["cid"], name="submission_cid"),
+        ]
 
 
 class StakeSnapshot(models.Model):

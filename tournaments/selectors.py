@@ -90,12 +90,14 @@ class UploadContext:
     """Everything an API upload checks, read in one statement: the key and its user, the
     model and its tournament (id and slug), and the round open for uploads (None when
     there is none) with `has_key`, and how many envelopes the model has uploaded to that
-    round. Instances carry only these fields (config/lean_sql.py)."""
+    round, and whether the envelope's CID was uploaded to another round. Instances carry only
+    these fields (config/lean_sql.py)."""
 
     api_key: ApiKey
     model: ModelSlot | None
     round: Round | None
     uploads: int = 0  # the model's uploads to that round so far (the per-round quota)
+    envelope_reused: bool = False  # these bytes were uploaded to another round before
 
 
 _UPLOAD_PARTS = (
@@ -115,7 +117,10 @@ def _upload_context_sql(vendor: str) -> str:
         f"SELECT {select_list(*_UPLOAD_PARTS)}, {_has_key_sql()}, "
         f"(SELECT COUNT(*) FROM {table(Submission)} s "
         f"WHERE s.{column(Submission, 'round')} = r.{column(Round, 'id')} "
-        f"AND s.{column(Submission, 'model')} = m.{column(ModelSlot, 'id')}) "
+        f"AND s.{column(Submission, 'model')} = m.{column(ModelSlot, 'id')}), "
+        f"EXISTS (SELECT 1 FROM {table(Submission)} e "
+        f"WHERE e.{column(Submission, 'cid')} = %s "
+        f"AND e.{column(Submission, 'round')} <> r.{column(Round, 'id')}) "
         f"{key_with_user_from()} "
         f"LEFT JOIN {table(ModelSlot)} m ON m.{column(ModelSlot, 'id')} = %s "
         f"LEFT JOIN {table(Tournament)} t "
@@ -125,24 +130,27 @@ def _upload_context_sql(vendor: str) -> str:
     )
 
 
-def upload_context(*, key_hash: str, model_id: int, now: datetime) -> UploadContext | None:
-    """The upload's context (UploadContext), or None when no key has this hash."""
+def upload_context(*, key_hash: str, model_id: int, now: datetime, cid: str) -> UploadContext | None:
+    """The upload's context (UploadContext) for an envelope named `cid`, or None when no key
+    has this hash."""
     params = [
-        model_id, RoundState.OPEN.value, connection.ops.adapt_datetimefield_value(now), key_hash,
+        cid, model_id, RoundState.OPEN.value, connection.ops.adapt_datetimefield_value(now), key_hash,
     ]
     with lean_cursor() as cursor:
         cursor.execute(_upload_context_sql(connection.vendor), params)
         row = cursor.fetchone()
     if row is None:
         return None
-    api_key, user, model, tournament, round = split_row(row[:-2], *_UPLOAD_PARTS)
+    api_key, user, model, tournament, round = split_row(row[:-3], *_UPLOAD_PARTS)
     api_key.user = user
     if model is not None:
         model.tournament = tournament
     if round is not None:
         round.tournament = tournament
-        round.has_key = bool(row[-2])
-    return UploadContext(api_key=api_key, model=model, round=round, uploads=int(row[-1] or 0))
+        round.has_key = bool(row[-3])
+    return UploadContext(
+        api_key=api_key, model=model, round=round, uploads=int(row[-2] or 0), envelope_reused=bool(row[-1])
+    )
 
 
 def tournament_list(*, include_archived: bool = False) -> QuerySet[Tournament]:

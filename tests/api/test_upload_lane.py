@@ -140,7 +140,7 @@ def prepared_lookup(modeler, model):
     now = timezone.now()
 
     def lookup():
-        return upload_context(key_hash=key.key_hash, model_id=model.id, now=now)
+        return upload_context(key_hash=key.key_hash, model_id=model.id, now=now, cid="bafy-none")
 
     for _ in range(2):  # prepared on the second use
         assert lookup().api_key.name == "k"
@@ -188,7 +188,7 @@ def test_the_preparing_cursor_leaves_the_connections_own_threshold_as_it_found_i
     connection.ensure_connection()
     for threshold in (None, 7):
         connection.connection.prepare_threshold = threshold
-        upload_context(key_hash="no such key", model_id=model.id, now=timezone.now())
+        upload_context(key_hash="no such key", model_id=model.id, now=timezone.now(), cid="bafy-none")
         assert connection.connection.prepare_threshold == threshold
     connection.connection.prepare_threshold = None
 
@@ -296,8 +296,9 @@ def test_upload_context_reads_typed_values_in_one_statement(make_key, modeler, m
     raw = make_key(modeler, "submit", "read")
     now = timezone.now()
     with CaptureQueriesContext(connection) as queries:
-        context = upload_context(key_hash=hash_api_key(raw), model_id=model.id, now=now)
+        context = upload_context(key_hash=hash_api_key(raw), model_id=model.id, now=now, cid="bafy-none")
     assert len(queries.captured_queries) == 1
+    assert (context.uploads, context.envelope_reused) == (0, False)
     assert context.api_key.scopes == ["read", "submit"]  # JSON decoded
     assert context.api_key.revoked_at is None and context.api_key.is_active
     assert context.api_key.user.id == modeler.id and context.api_key.user.is_active is True
@@ -308,7 +309,8 @@ def test_upload_context_reads_typed_values_in_one_statement(make_key, modeler, m
     assert context.round.tournament.slug == "weather"
     # Before the round opens there is no round to upload to; an unknown model is None.
     early = upload_context(
-        key_hash=hash_api_key(raw), model_id=999999, now=open_round.opens_at - timedelta(seconds=1)
+        key_hash=hash_api_key(raw), model_id=999999, now=open_round.opens_at - timedelta(seconds=1),
+        cid="bafy-none",
     )
     assert (early.model, early.round) == (None, None)
-    assert upload_context(key_hash="0" * 64, model_id=model.id, now=now) is None
+    assert upload_context(key_hash="0" * 64, model_id=model.id, now=now, cid="bafy-none") is None

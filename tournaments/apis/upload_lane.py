@@ -17,6 +17,7 @@ much CPU as the upload's own work (docs/performance.md).
 from functools import cache
 from types import SimpleNamespace
 
+from arena_client.cid import cid_for_bytes
 from arena_client.sealing import ENVELOPE_OVERHEAD
 from django.http import HttpRequest, HttpResponse
 from django.http.multipartparser import parse_header_parameters
@@ -84,7 +85,8 @@ def sealed_upload(request: HttpRequest, model_id: int, view_class, output_serial
     if raw_key is None or not _small_enough(request):
         return None
     now = timezone.now()
-    context = upload_context(key_hash=hash_api_key(raw_key), model_id=model_id, now=now)
+    cid = cid_for_bytes(request.body)
+    context = upload_context(key_hash=hash_api_key(raw_key), model_id=model_id, now=now, cid=cid)
     if context is None or context.model is None:
         return None
     api_key, user = context.api_key, context.api_key.user
@@ -104,6 +106,7 @@ def sealed_upload(request: HttpRequest, model_id: int, view_class, output_serial
             now=now,
             open_round=context.round,
             uploads_so_far=context.uploads,
+            envelope_reused=context.envelope_reused,
         )
     except ArenaError:
         # Refused with no row stored (at most an unreferenced blob): the full view tries the

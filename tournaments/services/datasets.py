@@ -22,6 +22,7 @@ from tournaments.models import (
 )
 from tournaments.selectors import live_ids
 from tournaments.services.decoding import sponsor_file_checked
+from tournaments.services.storage import check_sponsor_storage
 
 
 def _sponsor_only(tournament: Tournament, by: User, *, market: bool) -> None:
@@ -56,6 +57,8 @@ def dataset_upload(
     """Check, store and register a data file. Live data belongs to a scheduled round.
     `market`: the platform uploading a DEX tournament's data from its pools."""
     _sponsor_only(tournament, by, market=market)
+    if not market:
+        check_sponsor_storage(sponsor=tournament.sponsor, adding=len(data))
     if kind not in DatasetKind.values:
         raise InvalidInput(f"unknown data set kind {kind!r}: use {', '.join(DatasetKind.values)}")
     if (kind == DatasetKind.LIVE) != (round is not None):

@@ -10,7 +10,7 @@ from contextlib import nullcontext
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 from tournaments import events
 from tournaments.errors import Conflict
@@ -28,6 +28,7 @@ from tournaments.models import (
 )
 from tournaments.services.commitments import round_commitments_record
 from tournaments.services.round_keys import round_key_create
+from tournaments.services.storage import round_purge_uncounted
 from tournaments.services.submissions import round_decrypt_submissions
 
 log = logging.getLogger("arena.lifecycle")
@@ -175,8 +176,18 @@ def round_close(*, round: Round, now: datetime) -> Round:
     # Outside the close's transaction: the close and its commitments stand even if opening
     # fails (e.g. a missing key-encryption key); scoring retries it before day 1.
     round_decrypt_submissions(round=round, now=now)
+    _purge_uncounted(round, now)
     events.round_changed(round)
     return round
+
+
+def _purge_uncounted(round: Round, now: datetime) -> None:
+    """Free the envelopes that did not count. A storage failure here is logged, never the
+    round's: resolving the round tries again."""
+    try:
+        round_purge_uncounted(round=round, now=now)
+    except (OSError, DatabaseError):
+        log.exception("%s: could not delete the envelopes that did not count", round)
 
 
 def round_score_day(*, round: Round, day: int, now: datetime) -> Round:
@@ -239,6 +250,7 @@ def round_resolve(*, round: Round, now: datetime) -> Round:
                 f"{round.scored_days} of {round.total_score_days} score days, {detail}"
             )
         _transition(round, RoundState.RESOLVED, now, detail)
+    _purge_uncounted(round, now)
     events.round_changed(round)
     return round
 

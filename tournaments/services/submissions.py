@@ -15,6 +15,7 @@ from datetime import datetime
 from functools import cache
 
 import numpy as np
+from arena_client.cid import cid_for_bytes
 from arena_client.sealing import (
     ENVELOPE_OVERHEAD,
     MalformedEnvelopeError,
@@ -132,13 +133,15 @@ def submission_upload(
     now: datetime | None = None,
     open_round: Round | None = None,
     uploads_so_far: int | None = None,
+    envelope_reused: bool | None = None,
 ) -> Submission:
     """Store a sealed envelope for the open round and sign its receipt.
 
     `data` is the envelope (arena_client.sealing.seal of the predictions file, with
     submission_info(tournament slug, round number, model id)). `open_round`, when the
     caller has read it already (selectors.upload_context), saves reading it again, and so
-    does `uploads_so_far`, the model's uploads to that round read with it. A refused
+    do `uploads_so_far`, the model's uploads to that round, and `envelope_reused`, whether
+    these bytes went to another round, read with it. A refused
     upload stores nothing; the previous upload still counts.
     """
     now = now or timezone.now()
@@ -152,6 +155,18 @@ def submission_upload(
         )
     _check_envelope(data)
     _check_upload_quota(model, round, uploads_so_far if open_round is not None else None)
+    if open_round is None or envelope_reused is None:
+        envelope_reused = (
+            Submission.objects.filter(cid=cid_for_bytes(data)).exclude(round_id=round.pk).exists()
+        )
+    if envelope_reused:
+        # A fresh seal is never the same twice; these bytes were sent to another round, where
+        # they may already have been deleted (services/storage.py) or published.
+        raise Conflict(
+            f"this envelope was already uploaded to another round; seal the predictions for "
+            f"round {round.number} (the site's form, `arena submit` and `arena seal` do)",
+            code="envelope_reused",
+        )
     cid = blob_store().put(data)  # idempotent; an orphan blob after a refusal below is harmless
     round.tournament = model.tournament  # the receipt names it; same row, already loaded
     submission = Submission(
