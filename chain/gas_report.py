@@ -19,7 +19,9 @@ STAKE = 10**21  # 1,000 tokens of 18 decimals
 def _settle_round(
     gateway: ChainGateway, *, round_id: int, model_ids: list[int], owner: str
 ) -> dict[str, int]:
-    """Close, propose, finalize and apply one round over ``model_ids``; gas of each step."""
+    """Open, close, propose, finalize and apply one round over ``model_ids``, as the
+    platform does; gas of each step."""
+    opened = gateway.open_round(tournament_id=TOURNAMENT_ID, round_id=round_id)
     commitments = build_commitments(
         (model_id * 1_000_003 + round_id).to_bytes(32, "big") for model_id in model_ids
     )
@@ -53,6 +55,7 @@ def _settle_round(
     (applied,) = gateway.apply_settlement(settlement, batch_size=len(model_ids))
     assert gateway.round_state(TOURNAMENT_ID, round_id)["status_name"] == "completed"
     return {
+        "open_round": opened.gas_used,
         "post_commitments_root": posted.gas_used,
         "propose_settlement": proposed.gas_used,
         "finalize_settlement": finalized.gas_used,
@@ -62,7 +65,7 @@ def _settle_round(
 
 
 def gas_report(batch_size: int = 100, gateway: ChainGateway | None = None) -> dict[str, Any]:
-    """Gas of stake, approve, fund, post root, propose, finalize and apply per leaf.
+    """Gas of stake, approve, fund, open, post root, propose, finalize and apply per leaf.
 
     Two rounds are applied: model ids 1..N (dense, as database ids usually are, so the
     contract's applied-bitmap shares storage words) and ids spaced 256 apart (every leaf
@@ -92,7 +95,8 @@ def gas_report(batch_size: int = 100, gateway: ChainGateway | None = None) -> di
     dense_round = _settle_round(gateway, round_id=1, model_ids=dense, owner=owner)
     sparse_round = _settle_round(gateway, round_id=2, model_ids=sparse, owner=owner)
     operator_per_round = (
-        dense_round["post_commitments_root"]
+        dense_round["open_round"]
+        + dense_round["post_commitments_root"]
         + dense_round["propose_settlement"]
         + dense_round["finalize_settlement"]
     )
@@ -104,6 +108,7 @@ def gas_report(batch_size: int = 100, gateway: ChainGateway | None = None) -> di
         "stake_first": first_stake.gas_used,
         "stake_top_up": top_up.gas_used,
         "fund": funded.gas_used,
+        "open_round": dense_round["open_round"],
         "post_commitments_root": dense_round["post_commitments_root"],
         "propose_settlement": dense_round["propose_settlement"],
         "finalize_settlement": dense_round["finalize_settlement"],

@@ -378,6 +378,12 @@ class ChainGateway:
         _, staking = self._require_contracts()
         return int(staking.functions.stake_of(model_id).call(block_identifier=self._at(block)))
 
+    def stake_at_risk(self, model_id: int, round_id: int, *, block: int | None = None) -> int:
+        """What round `round_id` of the model's tournament may burn of it at ``block``: its
+        stake plus any unbonding that waits for that round."""
+        _, staking = self._require_contracts()
+        return int(staking.functions.stake_at_risk(model_id, round_id).call(block_identifier=self._at(block)))
+
     def model(self, model_id: int, *, block: int | None = None) -> dict[str, Any]:
         """{owner, tournament_id, stake, unbonding, unbonding_since, unbonding_waits_for}."""
         _, staking = self._require_contracts()
@@ -385,7 +391,8 @@ class ChainGateway:
         return _record(fn.abi["outputs"], fn.call(block_identifier=self._at(block)))
 
     def tournament(self, tournament_id: int, *, block: int | None = None) -> dict[str, Any]:
-        """{guardian, challenge_window, pool, rounds_closed, rounds_settled}."""
+        """{guardian, challenge_window, pool, rounds_closed (rounds opened so far: ordinals
+        handed out), rounds_settled}."""
         _, staking = self._require_contracts()
         fn = staking.functions.tournaments(tournament_id)
         return _record(fn.abi["outputs"], fn.call(block_identifier=self._at(block)))
@@ -537,6 +544,17 @@ class ChainGateway:
             staking.functions.register_model(model_id, tournament_id, owner),
             label=f"register model {model_id}",
             already_done=done,
+        )
+
+    def open_round(self, *, tournament_id: int, round_id: int) -> TxResult:
+        """Open the round on-chain (its ordinal for the release lock). Sends nothing if it
+        is open already."""
+        _, staking = self._require_contracts()
+        return self._send(
+            None,
+            staking.functions.open_round(tournament_id, round_id),
+            label=f"open round {tournament_id}/{round_id}",
+            already_done=lambda: self.round_state(tournament_id, round_id)["opened_at"] != 0,
         )
 
     def post_commitments_root(

@@ -53,6 +53,11 @@ class RoundSettlement(models.Model):
     commitments_root = models.CharField(max_length=66, blank=True)
     commitments_count = models.PositiveIntegerField(default=0)
     commitments_tx = models.CharField(max_length=80, blank=True)
+    # The round opened on-chain (its ordinal for the release lock), at open.
+    opened_tx = models.CharField(max_length=80, blank=True)
+    # The block of the commitments post, at which the stakes at risk were read from the
+    # contract (`stake_at_risk`) into the round's stake snapshot.
+    stakes_block = models.BigIntegerField(null=True, blank=True)
     settlement_root = models.CharField(max_length=66, blank=True)
     leaf_count = models.PositiveIntegerField(default=0)
     total_rewards = models.CharField(max_length=80, default="0")

@@ -14,6 +14,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from eth_account import Account
 
+from chain._transactions import ChainError
 from chain.client import chain_enabled, dev_keyring, is_dev_chain, use_gateway
 from chain.gateway import ChainGateway
 from chain.models import (
@@ -37,6 +38,8 @@ from tournaments.models import (
     Submission,
     Tournament,
 )
+from tournaments.selectors import stake_snapshot_map
+from tournaments.services.payouts import stake_snapshot_correct
 
 log = logging.getLogger("arena.chain")
 
@@ -192,36 +195,72 @@ def counted_submission_digests(round: Round) -> list[bytes]:
     return sorted({cid_digest(cid) for cid in cids})
 
 
-def chain_post_commitments(*, round: Round) -> RoundSettlement:
-    """Post the Merkle root of the round's counted submissions (once; safe to repeat)."""
+def chain_open_round(*, round: Round) -> RoundSettlement:
+    """Open the round on-chain as it opens for submissions (once; safe to repeat): from then
+    on every release request waits for it, so no stake escapes its burn."""
     state, _ = RoundSettlement.objects.get_or_create(round=round)
-    if state.commitments_tx or (state.commitments_root and state.commitments_count == 0 and state.completed):
+    if state.opened_tx:
         return state
-    commitments = build_commitments(counted_submission_digests(round))
     with use_gateway() as gateway:
         chain_register_tournament(round.tournament, gateway)
-        result = gateway.post_commitments_root(
-            tournament_id=round.tournament_id,
-            round_id=round.number,
-            root=commitments.root,
-            submission_count=commitments.count,
-        )
-        tx = result.tx_hash or _posted_tx_placeholder(gateway, round)
-    state.commitments_root = "0x" + commitments.root.hex()
-    state.commitments_count = commitments.count
-    state.commitments_tx = tx
-    state.save(update_fields=["commitments_root", "commitments_count", "commitments_tx", "updated_at"])
+        result = gateway.open_round(tournament_id=round.tournament_id, round_id=round.number)
+    state.opened_tx = result.tx_hash or "already-opened"
+    state.save(update_fields=["opened_tx", "updated_at"])
     return state
 
 
-def _posted_tx_placeholder(gateway: ChainGateway, round: Round) -> str:
-    # Posted by an earlier attempt whose answer we lost: find its tx in the events.
+def chain_post_commitments(*, round: Round) -> RoundSettlement:
+    """Post the Merkle root of the round's counted submissions, then read every stake at
+    risk from the contract at the block of that post (once each; safe to repeat)."""
+    state, _ = RoundSettlement.objects.get_or_create(round=round)
+    if state.commitments_tx and state.stakes_block is not None:
+        return state
+    with use_gateway() as gateway:
+        if not state.commitments_tx:
+            commitments = build_commitments(counted_submission_digests(round))
+            chain_register_tournament(round.tournament, gateway)
+            result = gateway.post_commitments_root(
+                tournament_id=round.tournament_id,
+                round_id=round.number,
+                root=commitments.root,
+                submission_count=commitments.count,
+            )
+            state.commitments_root = "0x" + commitments.root.hex()
+            state.commitments_count = commitments.count
+            state.commitments_tx = result.tx_hash or _posted_event(gateway, round)["tx_hash"]
+            state.save(update_fields=["commitments_root", "commitments_count", "commitments_tx", "updated_at"])
+        block = _posted_block(gateway, round, state)
+        _snapshot_stakes_at(gateway, round, block)
+    state.stakes_block = block
+    state.save(update_fields=["stakes_block", "updated_at"])
+    return state
+
+
+def _posted_event(gateway: ChainGateway, round: Round) -> dict:
+    """The round's CommitmentsRootPosted event (posted by an attempt whose answer was lost)."""
     since = int((gateway.deployment or {}).get("block") or 0)
     for event in gateway.events(since, names=["CommitmentsRootPosted"], contracts=("staking",)):
         args = event["args"]
         if args["tournament_id"] == round.tournament_id and args["round_id"] == round.number:
-            return event["tx_hash"]
-    return "already-posted"
+            return event
+    raise ChainError(f"round {round.tournament_id}/{round.number} has no CommitmentsRootPosted event")
+
+
+def _posted_block(gateway: ChainGateway, round: Round, state: RoundSettlement) -> int:
+    receipt = gateway.receipt(state.commitments_tx) if state.commitments_tx.startswith("0x") else None
+    if receipt is not None:
+        return int(receipt["block"])
+    return int(_posted_event(gateway, round)["block"])
+
+
+def _snapshot_stakes_at(gateway: ChainGateway, round: Round, block: int) -> None:
+    """The round's stake snapshot as the contract held it at `block` (the commitments post):
+    stake plus any unbonding that waits for the round, not the indexer's lagging mirror."""
+    model_ids = stake_snapshot_map(round=round)
+    amounts = {m: gateway.stake_at_risk(m, round.number, block=block) for m in model_ids}
+    changed = stake_snapshot_correct(round=round, amounts=amounts)
+    if changed:
+        log.info("%s: %d stake(s) at risk differ from the mirror, read at block %d", round, changed, block)
 
 
 # --- settlement keeper -------------------------------------------------------------------

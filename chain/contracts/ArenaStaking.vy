@@ -8,8 +8,9 @@
         Roles
         - owner (two-step transfer, snekmate `ownable_2step`): sets the operator
           and the release delay. Nothing else.
-        - operator (the platform): registers tournaments and models, posts each
-          round's commitments root at close, proposes settlement roots.
+        - operator (the platform): registers tournaments and models, opens each
+          round on-chain when it opens for submissions, posts its commitments
+          root at close, proposes settlement roots.
         - guardian (one per tournament, normally the sponsor): vetoes a proposed
           settlement during its challenge window, sets the window length, hands
           its role on.
@@ -19,12 +20,17 @@
           window is over, applies finalized leaves.
 
         Lock rule
-        A release request moves the amount from `stake` (what the next round
-        will snapshot) to `unbonding`. It can be paid out once BOTH hold:
-        `release_delay` seconds have passed since the request, and every round
-        of the model's tournament that closed before the request is settled
-        (all its leaves applied, or the round abandoned, see below). Until then
-        the amount can still be burned by those rounds.
+        Each round gets an ordinal when it opens on-chain (`open_round`; a round
+        never opened gets one when its commitments root is posted). A release
+        request moves the amount from `stake` to `unbonding`. It can be paid out
+        once BOTH hold: `release_delay` seconds have passed since the request,
+        and every round of the model's tournament that had opened before the
+        request — the round still open included — is settled (all its leaves
+        applied, or the round abandoned, see below). Until then the amount can
+        still be burned by those rounds, so a release sent while a round is
+        open, or in the block that closes it, never escapes that round's burn.
+        `stake_at_risk` tells, at any block, what a round may burn of a model:
+        its stake plus whatever unbonding still waits for that round.
 
         Settlement leaf (one per model per round)
             leaf = keccak256(keccak256(abi_encode(
@@ -97,9 +103,10 @@ struct Tournament:
     guardian: address
     challenge_window: uint256
     pool: uint256
-    # Close ordinals handed out so far (one per posted commitments root).
+    # Round ordinals handed out so far (one per round opened on-chain). The name is
+    # kept from when ordinals were handed out at close; it now counts opened rounds.
     rounds_closed: uint256
-    # Every round whose close ordinal is below this value is completed or abandoned.
+    # Every round whose ordinal is below this value is completed or abandoned.
     rounds_settled: uint256
 
 
@@ -109,8 +116,8 @@ struct Model:
     stake: uint256
     unbonding: uint256
     unbonding_since: uint256
-    # `rounds_closed` of the tournament when the release was requested: the
-    # release waits until `rounds_settled` reaches it.
+    # `rounds_closed` of the tournament (rounds opened so far) when the release
+    # was requested: the release waits until `rounds_settled` reaches it.
     unbonding_waits_for: uint256
 
 
@@ -131,6 +138,10 @@ struct Round:
     rewarded: uint256
     burn_requested: uint256
     burned: uint256
+    # Appended after the original fields so their positions (read by raw eth_call
+    # clients, arena_client.chainread) stay. Non-zero once the round has its ordinal
+    # (`close_ordinal`, kept from when ordinals were handed out at close).
+    opened_at: uint256
 
 
 struct LeafInput:
@@ -212,6 +223,11 @@ event PoolFunded:
     sponsor: indexed(address)
     amount: uint256
     pool: uint256
+
+event RoundOpened:
+    tournament_id: indexed(uint256)
+    round_id: indexed(uint256)
+    ordinal: uint256
 
 event CommitmentsRootPosted:
     tournament_id: indexed(uint256)
@@ -333,21 +349,34 @@ def register_model(model_id: uint256, tournament_id: uint256, owner: address):
 
 
 @external
+def open_round(tournament_id: uint256, round_id: uint256):
+    """
+    @notice Open a round on-chain as it opens for submissions: it receives the
+            ordinal that orders it for the release lock, so every release
+            requested from now on waits for it. Once per round.
+    """
+    self._check_operator()
+    self._check_tournament(tournament_id)
+    assert self.rounds[tournament_id][round_id].opened_at == 0, "ArenaStaking: round already opened"
+    self._open(tournament_id, round_id)
+
+
+@external
 def post_commitments_root(tournament_id: uint256, round_id: uint256, root: bytes32, submission_count: uint256):
     """
     @notice Close a round on-chain: fix the Merkle root of its submission
-            ciphertext hashes. Once per round. The close ordinal it receives
-            orders the round for the release lock.
+            ciphertext hashes. Once per round. A round that was not opened
+            on-chain receives its ordinal here.
     """
     self._check_operator()
     self._check_tournament(tournament_id)
     assert not self.rounds[tournament_id][round_id].closed, "ArenaStaking: commitments root already posted for this round"
     assert (submission_count == 0) == (root == empty(bytes32)), "ArenaStaking: root must be zero exactly when there are no submissions"
-    ordinal: uint256 = self.tournaments[tournament_id].rounds_closed
-    self.tournaments[tournament_id].rounds_closed = ordinal + 1
+    if self.rounds[tournament_id][round_id].opened_at == 0:
+        self._open(tournament_id, round_id)
+    ordinal: uint256 = self.rounds[tournament_id][round_id].close_ordinal
     self.rounds[tournament_id][round_id].closed = True
     self.rounds[tournament_id][round_id].closed_at = block.timestamp
-    self.rounds[tournament_id][round_id].close_ordinal = ordinal
     self.rounds[tournament_id][round_id].commitments_root = root
     self.rounds[tournament_id][round_id].submission_count = submission_count
     log CommitmentsRootPosted(tournament_id=tournament_id, round_id=round_id, root=root, submission_count=submission_count, close_ordinal=ordinal)
@@ -618,13 +647,18 @@ def apply_leaves(tournament_id: uint256, round_id: uint256, leaves: DynArray[Lea
 def abandon_round(tournament_id: uint256, round_id: uint256):
     """
     @notice Give up on a round that is still not completed ABANDON_AFTER seconds
-            after its close. Anyone may call. Its unpaid reserve returns to the
-            pool and it stops holding back releases.
+            after its close (or, if it was opened and never closed, after it
+            opened). Anyone may call. Its unpaid reserve returns to the pool
+            and it stops holding back releases.
     """
-    assert self.rounds[tournament_id][round_id].closed, "ArenaStaking: round is not closed (no commitments root)"
+    closed: bool = self.rounds[tournament_id][round_id].closed
+    assert closed or self.rounds[tournament_id][round_id].opened_at != 0, "ArenaStaking: round is not closed (no commitments root)"
     status: uint8 = self.rounds[tournament_id][round_id].status
     assert status != STATUS_COMPLETED and status != STATUS_ABANDONED, "ArenaStaking: round already settled"
-    assert block.timestamp >= self.rounds[tournament_id][round_id].closed_at + ABANDON_AFTER, "ArenaStaking: round cannot be abandoned before 90 days after close"
+    if closed:
+        assert block.timestamp >= self.rounds[tournament_id][round_id].closed_at + ABANDON_AFTER, "ArenaStaking: round cannot be abandoned before 90 days after close"
+    else:
+        assert block.timestamp >= self.rounds[tournament_id][round_id].opened_at + ABANDON_AFTER, "ArenaStaking: round cannot be abandoned before 90 days after it opened"
     returned: uint256 = 0
     if status == STATUS_FINALIZED:
         returned = self.rounds[tournament_id][round_id].total_rewards - self.rounds[tournament_id][round_id].rewarded
@@ -650,6 +684,22 @@ def advance_settled_rounds(tournament_id: uint256) -> uint256:
 @view
 def stake_of(model_id: uint256) -> uint256:
     return self.models[model_id].stake
+
+
+@external
+@view
+def stake_at_risk(model_id: uint256, round_id: uint256) -> uint256:
+    """
+    @notice What round `round_id` of the model's tournament may burn of the
+            model now: its stake, plus its unbonding amount if that still
+            waits for this round. Read it at the block of the round's
+            commitments post for the stake at risk of its settlement leaf.
+    """
+    tournament_id: uint256 = self.models[model_id].tournament_id
+    at_risk: uint256 = self.models[model_id].stake
+    if self.rounds[tournament_id][round_id].opened_at != 0 and self.models[model_id].unbonding_waits_for > self.rounds[tournament_id][round_id].close_ordinal:
+        at_risk += self.models[model_id].unbonding
+    return at_risk
 
 
 @external
@@ -773,6 +823,15 @@ def _complete(tournament_id: uint256, round_id: uint256):
         pool=pool,
     )
     self._mark_settled(tournament_id, round_id)
+
+
+@internal
+def _open(tournament_id: uint256, round_id: uint256):
+    ordinal: uint256 = self.tournaments[tournament_id].rounds_closed
+    self.tournaments[tournament_id].rounds_closed = ordinal + 1
+    self.rounds[tournament_id][round_id].opened_at = block.timestamp
+    self.rounds[tournament_id][round_id].close_ordinal = ordinal
+    log RoundOpened(tournament_id=tournament_id, round_id=round_id, ordinal=ordinal)
 
 
 @internal

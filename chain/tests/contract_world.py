@@ -86,6 +86,10 @@ class World:
         with boa.env.prank(self.models[model_id]):
             self.staking.release(model_id)
 
+    def open(self, round_id: int, tournament: int = TOURNAMENT) -> None:
+        with boa.env.prank(self.operator):
+            self.staking.open_round(tournament, round_id)
+
     def close(
         self, round_id: int, hashes: Iterable[bytes] = (), tournament: int = TOURNAMENT
     ) -> None:

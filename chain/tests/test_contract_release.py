@@ -172,3 +172,64 @@ def test_completed_or_open_rounds_cannot_be_abandoned(world):
     boa.env.time_travel(seconds=ABANDON_AFTER)
     with boa.reverts("ArenaStaking: round already settled"):
         world.staking.abandon_round(TOURNAMENT, 1)
+
+
+# --- Rounds opened on-chain: a release sent while one is open waits for it ----------------
+
+
+def test_a_release_requested_while_a_round_is_open_waits_for_that_round(world):
+    world.open(1)
+    assert world.staking.rounds(TOURNAMENT, 1).opened_at > 0
+    world.request_release(1, 300)
+    assert world.staking.models(1).unbonding_waits_for == 1
+    world.close(1)
+    boa.env.time_travel(seconds=RELEASE_DELAY)
+    with boa.env.prank(world.alice), boa.reverts(LOCKED):
+        world.staking.release(1)
+    # The round may still burn the released amount: stake first, then unbonding.
+    assert world.staking.stake_at_risk(1, 1) == STAKE
+    world.settle(1, {1: -(STAKE - 100)})
+    model = world.staking.models(1)
+    assert (model.stake, model.unbonding) == (0, 100)
+    world.release(1)
+    assert world.token.balanceOf(world.alice) == MINTED - STAKE + 100
+
+
+def test_stake_at_risk_counts_unbonding_only_for_the_rounds_it_waits_for(world):
+    world.request_release(2, 100)  # before round 1 opened: round 1 cannot burn it
+    world.open(1)
+    assert world.staking.stake_at_risk(2, 1) == STAKE - 100
+    world.request_release(2, 50)  # while round 1 is open: now the whole 150 waits for it
+    assert world.staking.stake_at_risk(2, 1) == STAKE
+    assert world.staking.models(2).unbonding == 150
+
+
+def test_rounds_are_ordered_by_opening_not_closing(world):
+    world.open(1)
+    world.open(2)
+    world.close(2)
+    world.close(1)
+    assert (world.staking.rounds(TOURNAMENT, 1).close_ordinal, world.staking.rounds(TOURNAMENT, 2).close_ordinal) == (0, 1)
+    world.request_release(1, 10)
+    assert world.staking.models(1).unbonding_waits_for == 2
+
+
+def test_a_round_is_opened_once_and_only_by_the_operator(world):
+    world.open(1)
+    with boa.env.prank(world.operator), boa.reverts("ArenaStaking: round already opened"):
+        world.staking.open_round(TOURNAMENT, 1)
+    with boa.env.prank(world.alice), boa.reverts("ArenaStaking: caller is not the operator"):
+        world.staking.open_round(TOURNAMENT, 2)
+
+
+def test_a_round_opened_and_never_closed_can_be_abandoned_after_90_days(world):
+    world.open(1)
+    world.request_release(1, 100)
+    boa.env.time_travel(seconds=ABANDON_AFTER - 10)
+    with boa.reverts("ArenaStaking: round cannot be abandoned before 90 days after it opened"):
+        world.staking.abandon_round(TOURNAMENT, 1)
+    boa.env.time_travel(seconds=10)
+    world.staking.abandon_round(TOURNAMENT, 1)
+    assert world.staking.rounds(TOURNAMENT, 1).status == STATUS_ABANDONED
+    world.release(1)
+    assert world.staking.models(1).unbonding == 0

@@ -15,5 +15,5 @@ def test_gas_report_meets_the_cost_targets(request):
     assert full["apply_per_leaf"] <= 60_000
     assert full["apply_per_leaf_sparse_ids"] <= 60_000
     # The operator pays the same per round for 4 models or 100 (calldata values aside).
-    for step in ("post_commitments_root", "propose_settlement", "finalize_settlement"):
+    for step in ("open_round", "post_commitments_root", "propose_settlement", "finalize_settlement"):
         assert abs(full[step] - small[step]) <= 200, step

@@ -135,3 +135,44 @@ def test_a_guardian_veto_stops_the_keeper_until_an_operator_acts(tournament):
     assert not IndexedEvent.objects.filter(name="LeafApplied").exists()
     round.refresh_from_db()
     assert round.state == RoundState.RESOLVED
+
+
+def test_a_round_opens_on_chain_and_its_stakes_at_risk_are_read_at_the_close_block(tournament, monkeypatch):
+    """Releases sent after the platform's close but before the chain's hold the round's
+    stake; a mirror that lags behind the chain is corrected from the contract."""
+    from chain import tasks
+    from chain.models import Wallet
+    from chain.services import chain_post_commitments
+    from tournaments.models import StakeSnapshot
+
+    now = tournament.first_round_at
+    advance(now=now, tournaments=[tournament])
+    round = tournament.rounds.get(number=1)
+    assert round.state == RoundState.OPEN
+    assert RoundSettlement.objects.get(round=round).opened_tx.startswith("0x")
+    with use_gateway() as gateway:
+        assert gateway.round_state(tournament.pk, 1)["opened_at"] > 0
+    # The commitments post is held back, as if its task were still queued.
+    monkeypatch.setattr(tasks.post_commitments, "delay", lambda *args, **kwargs: None)
+    while round.state == RoundState.OPEN:
+        now += timedelta(seconds=5)
+        advance(now=now, tournaments=[tournament])
+        round.refresh_from_db()
+    assert not RoundSettlement.objects.get(round=round).commitments_tx
+    leaver, lagging = ModelSlot.objects.filter(tournament=tournament).order_by("pk")[:2]
+    snapshot = dict(StakeSnapshot.objects.filter(round=round).values_list("model_id", "amount"))
+    assert snapshot[leaver.pk] == leaver.stake > 0
+    with use_gateway() as gateway:
+        gateway.request_release(
+            model_id=leaver.pk, amount=leaver.stake, sender=Wallet.objects.get(user=leaver.owner).address
+        )
+    StakeSnapshot.objects.filter(round=round, model=lagging).update(amount=1)  # a mirror gone wrong
+    state = chain_post_commitments(round=round)
+    with use_gateway() as gateway:
+        block = gateway.receipt(state.commitments_tx)["block"]
+        assert gateway.stake_of(leaver.pk, block=block) == 0
+    assert state.stakes_block == block
+    corrected = dict(StakeSnapshot.objects.filter(round=round).values_list("model_id", "amount"))
+    assert corrected[leaver.pk] == leaver.stake  # still at risk: the release waits for round 1
+    assert corrected[lagging.pk] == lagging.stake  # read from the contract, not the mirror
+    assert chain_post_commitments(round=round).stakes_block == block  # once

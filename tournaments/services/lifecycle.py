@@ -111,8 +111,11 @@ def round_schedule_next(*, tournament: Tournament, now: datetime) -> Round | Non
 
 
 def round_open(*, round: Round, now: datetime) -> Round:
-    """Open for submissions: needs the live data; freezes the tournament's rules."""
-    with transaction.atomic():
+    """Open for submissions: needs the live data; freezes the tournament's rules. With a
+    chain the round opens there first, so a release requested from then on waits for it."""
+    from chain.client import chain_enabled, use_gateway
+
+    with (use_gateway() if chain_enabled() else nullcontext()), transaction.atomic():
         round = _locked(round)
         if _past(round.state, RoundState.OPEN):
             return round
@@ -130,6 +133,10 @@ def round_open(*, round: Round, now: datetime) -> Round:
             round.closes_at = now + t.submission_window
             round.resolves_at = round.closes_at + t.resolution_lag + (t.score_days - 1) * t.score_day_interval
             detail = f"{late.total_seconds():.0f} s late: open until {round.closes_at.isoformat()}"
+        if chain_enabled():
+            from chain.services import chain_open_round
+
+            chain_open_round(round=round)
         round.rules = round.tournament.rules_snapshot()
         round.save(update_fields=["rules", "closes_at", "resolves_at"])
         round_key_create(round=round, now=now)  # the public key modelers seal to
@@ -241,6 +248,12 @@ def round_resolve(*, round: Round, now: datetime) -> Round:
             raise Conflict(
                 f"round {round.number} has {round.scored_days} of {round.total_score_days} score days"
             )
+        if chain_enabled():
+            # The commitments post (normally done by a task after the close) and the stakes
+            # at risk read at its block must be in before any payout is computed.
+            from chain.services import chain_post_commitments
+
+            chain_post_commitments(round=round)
         payouts = payouts_for_round(round=round)
         detail = f"{len(payouts)} payouts"
         if cut_short:

@@ -6,12 +6,14 @@ from decimal import ROUND_DOWN, Decimal
 import numpy as np
 
 import scoring
+from tournaments.errors import Conflict
 from tournaments.fields import wei_to_tokens
 from tournaments.models import (
     Payout,
     PayoutState,
     Round,
     StakeEventKind,
+    StakeSnapshot,
     Tournament,
 )
 from tournaments.selectors import stake_snapshot_map
@@ -60,6 +62,19 @@ def _pool_available(round: Round) -> int:
         pending = pending.exclude(round__chain__finalized_tx__gt="")
     promised = sum(max(amount, 0) for amount in pending.values_list("amount", flat=True))
     return max(pool - promised, 0)
+
+
+def stake_snapshot_correct(*, round: Round, amounts: dict[int, int]) -> int:
+    """Replace the round's stake snapshot (taken at close from the platform's records) with
+    the stakes at risk the ledger itself held at the round's close (model id → wei); only
+    before payouts exist. Returns how many rows changed."""
+    if round.payouts.exists():
+        raise Conflict(f"round {round.number} has payouts: its stakes at risk are fixed")
+    changed = 0
+    for snapshot in StakeSnapshot.objects.filter(round=round, model_id__in=amounts):
+        if snapshot.amount != amounts[snapshot.model_id]:
+            changed += StakeSnapshot.objects.filter(pk=snapshot.pk).update(amount=amounts[snapshot.model_id])
+    return changed
 
 
 def payouts_for_round(*, round: Round) -> list[Payout]:
