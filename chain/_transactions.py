@@ -27,6 +27,8 @@ from web3.exceptions import (
     Web3RPCError,
 )
 
+from chain import crash_points
+
 REVERT_PREFIX = "execution reverted: "
 
 
@@ -253,4 +255,5 @@ class TransactionSender:
                 f" {receipt['blockNumber']}",
                 label=label,
             )
+        crash_points.after_mined(label)  # a no-op unless a crash test set ARENA_CRASH_AFTER
         return Sent(receipt)

@@ -143,10 +143,10 @@ class Stack:
         """Run Django code in a fresh process against the stack's database (setup only)."""
         return self.manage("shell", "-c", code, timeout=timeout)
 
-    def start(self, name: str, argv: list[str]) -> subprocess.Popen:
+    def start(self, name: str, argv: list[str], extra_env: dict[str, str] | None = None) -> subprocess.Popen:
         out = open(self.workdir / f"{name}.log", "wb")  # noqa: SIM115 - lives as long as the process
         proc = subprocess.Popen(
-            argv, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+            argv, cwd=ROOT, env=self.env | (extra_env or {}), stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: celery's children stop with it
         )
         self.procs[name] = proc
@@ -204,12 +204,15 @@ class Stack:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=5)
 
-    def start_worker(self, concurrency: int = 2) -> None:
+    def start_worker(
+        self, concurrency: int = 2, name: str = "worker", extra_env: dict[str, str] | None = None
+    ) -> None:
         self.start(
-            "worker",
+            name,
             [str(Path(sys.executable).with_name("celery")), "-A", "config", "worker",
              "--loglevel=info", f"--concurrency={concurrency}", "--without-gossip",
              "--without-mingle", "--without-heartbeat", "-n", f"arena-test-{self.redis_db}@%h"],
+            extra_env,
         )
 
     def start_beat(self) -> None:
