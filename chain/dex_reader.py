@@ -7,15 +7,26 @@ through ``ChainGateway.web3`` (chain/ modules only).
 
 ``pool_observations`` turns a pair's history into plain per-event arrays (timestamps,
 reserves, traded volume in the quote token) for scoring/dex_features.py.
+
+``block_window`` and ``reserves_over`` read a pair's reserves at the end of each block of a
+window (``eth_call`` of ``getReserves()`` at each block number, public APIs only) for the
+time-weighted average prices of chain/twap.py. Reserves at a past block never change, so
+they are cached by (pair, block number, block hash): a later window re-reads only the new
+blocks, and a reorganised block (another hash) is read again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from eth_utils import event_abi_to_log_topic, to_checksum_address
+from eth_utils import (
+    event_abi_to_log_topic,
+    function_signature_to_4byte_selector,
+    to_checksum_address,
+)
 
 from chain._events import plain
 from chain.gateway import ChainGateway
@@ -81,6 +92,9 @@ ERC20_METADATA_ABI: list[dict[str, Any]] = [
     _view("decimals", [("", "uint8")]),
     _view("symbol", [("", "string")]),
 ]
+GET_RESERVES_SELECTOR = "0x" + function_signature_to_4byte_selector("getReserves()").hex()
+# Reserves kept per reader: enough for windows of chain/twap.py's longest over 128 pools.
+RESERVES_CACHE_SIZE = 32_768
 V2_EVENT_TOPICS: dict[str, str] = {
     item["name"]: "0x" + event_abi_to_log_topic(item).hex()
     for item in V2_PAIR_ABI
@@ -113,6 +127,13 @@ class Reserves:
 
 
 @dataclass(frozen=True)
+class BlockRef:
+    number: int
+    hash: str
+    timestamp: int
+
+
+@dataclass(frozen=True)
 class PoolObservations:
     """One row per Sync event of a pair, oriented as (base token, quote token).
 
@@ -135,6 +156,7 @@ class V2Reader:
         self._w3 = gateway.web3
         self._pairs: dict[str, PairInfo] = {}
         self._timestamps: dict[int, int] = {}
+        self._reserves_at: OrderedDict[tuple[str, int, str], Reserves | None] = OrderedDict()
         self._events = {
             item["name"]: self._w3.eth.contract(abi=V2_PAIR_ABI).events[item["name"]]()
             for item in V2_PAIR_ABI
@@ -165,6 +187,47 @@ class V2Reader:
         number = self._gateway.block_number() if block is None else block
         r0, r1, ts = self._contract(address).functions.getReserves().call(block_identifier=at)
         return Reserves(reserve0=int(r0), reserve1=int(r1), timestamp_last=int(ts), block=number)
+
+    def block_window(self, block: int, blocks: int) -> list[BlockRef]:
+        """Blocks A..B (oldest first), B = ``block`` and A = max(0, B − ``blocks``): the
+        headers a time-weighted price over the last ``blocks`` blocks before B needs."""
+        if blocks < 0:
+            raise ValueError("blocks must be non-negative")
+        refs = []
+        for number in range(max(0, block - blocks), block + 1):
+            header = self._w3.eth.get_block(number)
+            refs.append(
+                BlockRef(
+                    number=number,
+                    hash="0x" + bytes(header["hash"]).hex(),
+                    timestamp=int(header["timestamp"]),
+                )
+            )
+        return refs
+
+    def reserves_over(self, address: str, window: Sequence[BlockRef]) -> list[Reserves | None]:
+        """The pair's reserves at the end of each block of ``window``; None at a block where
+        the address had no pair yet (no code, nothing returned)."""
+        address = to_checksum_address(address)
+        found: list[Reserves | None] = []
+        for ref in window:
+            key = (address, ref.number, ref.hash)
+            if key in self._reserves_at:
+                self._reserves_at.move_to_end(key)
+                found.append(self._reserves_at[key])
+                continue
+            # An explicit sender spares the provider guessing one (a lookup per call).
+            call = {"from": self._gateway.operator, "to": address, "data": GET_RESERVES_SELECTOR}
+            raw = bytes(self._w3.eth.call(call, block_identifier=ref.number))
+            reserves = None
+            if len(raw) >= 96:
+                r0, r1, ts = (int.from_bytes(raw[i : i + 32], "big") for i in (0, 32, 64))
+                reserves = Reserves(reserve0=r0, reserve1=r1, timestamp_last=ts, block=ref.number)
+            self._reserves_at[key] = reserves
+            if len(self._reserves_at) > RESERVES_CACHE_SIZE:
+                self._reserves_at.popitem(last=False)
+            found.append(reserves)
+        return found
 
     def decimals(self, token: str) -> int:
         contract = self._w3.eth.contract(address=to_checksum_address(token), abi=ERC20_METADATA_ABI)

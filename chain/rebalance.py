@@ -1,8 +1,10 @@
 """Rebalance a vault to target weights: plan, trade (sells first, then buys), reconcile.
 
 **Plan.** Mark the vault to market at one block (``value_at_mid`` V, mid values v_k, see
-chain/vault_ledger.py); targets t_k = ⌊w_k·V⌋ in the quote token (Σ w_k ≤ 1, the rest
-stays in cash). Then:
+chain/vault_ledger.py) — at each pool's time-weighted average price over the
+``twap_blocks`` blocks before it (its depth placed at that price, chain/twap.py), or at its
+spot reserves when ``twap_blocks`` is 0; every reserve below is the valuation's. Targets
+t_k = ⌊w_k·V⌋ in the quote token (Σ w_k ≤ 1, the rest stays in cash). Then:
 
 * sells, planned at once — every token with v_k − t_k above ``min_trade_quote`` sells
   h_k − ⌊t_k·R_token/R_quote⌋ of its holding h_k;
@@ -14,7 +16,9 @@ stays in cash). Then:
   never bought back in the same rebalance.
 
 **Slippage limit and deadline.** A trade's expected output e is the exact constant-product
-amount at its planning reserves (chain/amm.py). Attempt n (0, 1, …) sends with
+amount at its planning reserves (chain/amm.py) — with ``twap_blocks`` > 0 at the average
+price, so a price pushed for a block just before the trade (a sandwich's front-run) does not
+lower the limit: the trade reverts instead of filling at it. Attempt n (0, 1, …) sends with
 min_out = ⌊e·(10⁴ − slippage_bps − n·retry_widening_bps)/10⁴⌋ and deadline = the latest
 block's timestamp + ``deadline_seconds``. A revert for slippage ("insufficient output
 amount") or deadline ("expired") is recorded and retried, up to ``max_attempts``; then the
@@ -53,6 +57,7 @@ from chain import amm
 from chain.dex import DexGateway
 from chain.dex_journal import Journal
 from chain.gateway import ChainRevert
+from chain.twap import MAX_TWAP_BLOCKS
 from chain.vault_ledger import VaultLedger, mark_to_market
 
 RETRYABLE_REASONS = ("ArenaRouter: insufficient output amount", "ArenaRouter: expired")
@@ -75,11 +80,18 @@ class RebalanceLimits:
     max_attempts: int = 3
     deadline_seconds: int = 300
     min_trade_quote: int = 0  # trades worth no more than this at mid are skipped
+    # Plan and limits at the time-weighted average price over this many blocks before the
+    # planning block (chain/twap.py). 0 plans at the spot reserves: only for chains where
+    # nobody else trades (tests and figures that pin amounts to the wei); the platform
+    # always passes its market's window (DexMarket.twap_blocks, frozen in the round's book).
+    twap_blocks: int = 0
 
     def __post_init__(self) -> None:
         worst = self.slippage_bps + (self.max_attempts - 1) * self.retry_widening_bps
         if self.max_attempts < 1 or self.slippage_bps < 0 or self.retry_widening_bps < 0:
             raise ValueError("limits must be non-negative, with at least one attempt")
+        if not 0 <= self.twap_blocks <= MAX_TWAP_BLOCKS:
+            raise ValueError(f"twap_blocks must be between 0 and {MAX_TWAP_BLOCKS}")
         if worst >= BPS:
             raise ValueError(f"slippage limits allow a {worst} bps loss: must stay below 10,000")
 
@@ -195,9 +207,7 @@ class Rebalancer:
             reconciled = self.ledger.reconcile()
             self._check_trades_on_chain(doc, reconciled.block)
             doc["reconciled_block"] = reconciled.block
-            doc["value_after"] = str(
-                mark_to_market(self.dex, self.vault, block=reconciled.block).value_at_mid
-            )
+            doc["value_after"] = str(self._valuation(block=reconciled.block).value_at_mid)
             doc["status"] = "done"
             self.journal.save(key, doc)
         return self._result(doc)
@@ -215,8 +225,13 @@ class Rebalancer:
             raise RebalanceError(f"weights sum to {sum(clean.values())!r} > 1")
         return {token: clean.get(token, 0.0) for token in self.tokens}
 
+    def _valuation(self, *, block: int | None = None):
+        return mark_to_market(
+            self.dex, self.vault, block=block, twap_blocks=self.limits.twap_blocks
+        )
+
     def _plan_sells(self, rebalance_id: str, weights: dict[str, float]) -> dict[str, Any]:
-        valuation = mark_to_market(self.dex, self.vault)
+        valuation = self._valuation()
         targets = target_values(weights, valuation.value_at_mid)
         sells = []
         buy_tokens = []
@@ -242,6 +257,8 @@ class Rebalancer:
             "status": "selling",
             "weights": weights,
             "planned_block": valuation.block,
+            "twap_blocks": valuation.twap_blocks,
+            "planning_reserves": _reserves_doc(valuation.reserves),
             "value_before": str(valuation.value_at_mid),
             "targets": {t: str(v) for t, v in targets.items()},
             "sells": sells,
@@ -252,7 +269,8 @@ class Rebalancer:
         }
 
     def _plan_buys(self, rebalance_id: str, doc: dict[str, Any]) -> list[dict[str, Any]]:
-        valuation = mark_to_market(self.dex, self.vault)
+        valuation = self._valuation()
+        doc["buy_planning_reserves"] = _reserves_doc(valuation.reserves)
         deficits = {}
         for token in doc["buy_tokens"]:
             deficit = int(doc["targets"][token]) - valuation.mid_values[token]
@@ -414,6 +432,10 @@ class Rebalancer:
             value_after=int(doc["value_after"]),
             reconciled_block=int(doc["reconciled_block"]),
         )
+
+
+def _reserves_doc(reserves: Mapping[str, tuple[int, int]]) -> dict[str, list[str]]:
+    return {token: [str(r[0]), str(r[1])] for token, r in reserves.items()}
 
 
 def _retryable(reason: str) -> bool:

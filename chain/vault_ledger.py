@@ -11,12 +11,19 @@ recorded twice or missed): the ledger then saves ``halted`` with the reason and 
 ``LedgerMismatch``; the rebalancer refuses to trade until an operator books the explained
 difference with ``resolve`` (an adjustment entry) and the ledger reconciles again.
 
-**Marking to market** (``mark_to_market``): every read at one block. With R_token, R_quote
-the reserves of a token's pool and h its holding::
+**Marking to market** (``mark_to_market``): balances read at one block B. With R_token,
+R_quote the reserves a token's pool is valued at and h its holding::
 
     mid value        = h·R_quote // R_token
     liquidation      = h·997·R_quote // (R_token·1000 + h·997)    (sell each position alone)
     value_at_mid     = quote balance + Σ mid values                 (= ArenaVault.value_at_mid)
+
+With ``twap_blocks = 0`` those are the pool's reserves at B (the spot price, which anyone
+can move for one block). With ``twap_blocks = N > 0`` they are the pool's time-weighted
+average price over the N blocks before B, at its depth at the end of block B−1
+(chain/twap.py): a price that a sandwich around the read cannot move at all and a price
+held for one block moves by that block's share of the window's time only. The holdings
+are still read at B. ``spot_reserves`` keeps the pools' reserves at B either way.
 
 Amounts in saved documents are decimal strings: JSON readers outside Python lose integers
 beyond 2**53.
@@ -24,14 +31,15 @@ beyond 2**53.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from eth_utils import to_checksum_address
 
-from chain import amm
+from chain import amm, twap
 from chain.dex import DexGateway
 from chain.dex_journal import Journal
+from chain.dex_reader import BlockRef
 
 
 class LedgerMismatch(Exception):
@@ -43,37 +51,53 @@ class Valuation:
     block: int
     quote_balance: int
     holdings: dict[str, int]  # token -> amount held
-    reserves: dict[str, tuple[int, int]]  # token -> (R_token, R_quote)
+    reserves: dict[str, tuple[int, int]]  # token -> (R_token, R_quote) valued at
     mid_values: dict[str, int]  # token -> h·R_quote // R_token
     value_at_mid: int
     liquidation_value: int
+    # token -> (R_token, R_quote) at `block` (= reserves when twap_blocks is 0)
+    spot_reserves: dict[str, tuple[int, int]] = field(default_factory=dict)
+    twap_blocks: int = 0  # the average's window: blocks before `block` (0: spot)
+    window_start: int | None = None  # first block of that window
 
     def weights(self) -> dict[str, float]:
         """Each position's share of the value at mid (the quote balance is the rest)."""
         return {t: v / self.value_at_mid for t, v in self.mid_values.items()}
 
     def price(self, token: str) -> float:
-        """Mid price of ``token`` in the quote token (R_quote / R_token)."""
+        """Price of ``token`` in the quote token it is valued at (R_quote / R_token): the
+        spot mid price, or the time-weighted average when ``twap_blocks`` > 0."""
         reserve_token, reserve_quote = self.reserves[token]
         return reserve_quote / reserve_token
 
 
-def mark_to_market(dex: DexGateway, vault: str, *, block: int | None = None) -> Valuation:
-    """The vault's holdings and values, all read at one block (latest by default)."""
+def mark_to_market(
+    dex: DexGateway, vault: str, *, block: int | None = None, twap_blocks: int = 0
+) -> Valuation:
+    """The vault's holdings read at one block (latest by default), valued at each pool's
+    spot reserves there (``twap_blocks = 0``) or at its time-weighted average price over
+    the ``twap_blocks`` blocks before it."""
     block = dex.chain.block_number() if block is None else block
+    window = dex.reader.block_window(block, twap_blocks) if twap_blocks > 0 else None
     quote = dex.vault_quote(vault)
     quote_balance = dex.balance_of(quote, vault, block=block)
     holdings: dict[str, int] = {}
     reserves: dict[str, tuple[int, int]] = {}
+    spot_reserves: dict[str, tuple[int, int]] = {}
     mid_values: dict[str, int] = {}
     liquidation = quote_balance
     for token in dex.vault_tokens(vault):
         pair = dex.vault_pair(vault, token)
         info = dex.reader.pair(pair)
-        reserve_token, reserve_quote = dex.reader.reserves(pair, block=block).oriented(info, token)
+        if window is None:
+            spot = dex.reader.reserves(pair, block=block).oriented(info, token)
+            reserve_token, reserve_quote = spot
+        else:
+            spot, (reserve_token, reserve_quote) = averaged_reserves(dex, pair, token, window)
         held = dex.balance_of(token, vault, block=block)
         holdings[token] = held
         reserves[token] = (reserve_token, reserve_quote)
+        spot_reserves[token] = spot
         mid_values[token] = amm.quote(held, reserve_token, reserve_quote)
         if held:
             liquidation += amm.amount_out(held, reserve_token, reserve_quote)
@@ -85,7 +109,30 @@ def mark_to_market(dex: DexGateway, vault: str, *, block: int | None = None) -> 
         mid_values=mid_values,
         value_at_mid=quote_balance + sum(mid_values.values()),
         liquidation_value=liquidation,
+        spot_reserves=spot_reserves,
+        twap_blocks=twap_blocks if window is not None else 0,
+        window_start=window[0].number if window is not None else None,
     )
+
+
+def averaged_reserves(
+    dex: DexGateway, pair: str, token: str, window: list[BlockRef]
+) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(spot, averaged) reserves of ``token``'s pool, each as (R_token, R_quote): spot at the
+    window's last block B; averaged = the time-weighted average price over the window's
+    blocks before B, at the depth of the last of them (chain/twap.py). Nothing of block B's
+    own state enters the averaged reserves."""
+    info = dex.reader.pair(pair)
+    states = dex.reader.reserves_over(pair, window)
+    if states[-1] is None:
+        raise ValueError(f"pair {pair} has no reserves at block {window[-1].number}")
+    spot = states[-1].oriented(info, token)
+    before = [None if s is None else s.oriented(info, token) for s in states[:-1]]
+    price = twap.time_weighted_price(before, [ref.timestamp for ref in window])
+    if price is None:  # the pool is younger than one block interval: only its spot exists
+        return spot, spot
+    depth = next(s for s in reversed(before) if s is not None and s[0] > 0 and s[1] > 0)
+    return spot, twap.reserves_at_price(price, *depth)
 
 
 @dataclass(frozen=True)

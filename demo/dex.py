@@ -42,6 +42,10 @@ log = logging.getLogger("arena.demo")
 E18 = 10**18
 POOL_DEPTH = 1_000_000 * E18  # quote tokens in each pool
 CAPITAL = 10_000 * E18  # the vault's trading capital: 1% of a pool, so costs stay near the fee
+# The keeper's limits are set against each pool's 20-block average price, and the replay moves
+# prices by ≈ 2% an era while 20 blocks span about one and a half eras: a band of 200 bps,
+# widened by 100 per retry (at most 400), lets the genuine moves trade.
+SLIPPAGE_BPS, RETRY_WIDENING_BPS = 200, 100
 MAX_STEPS_PER_TICK = 200  # a clock that jumped far catches up over several ticks
 
 
@@ -146,7 +150,8 @@ def demo_dex_create(
             router=universe.exchange.router,
             tokens=[UniverseToken(m.symbol, m.token) for m in universe.markets],
             rules=TradingRules(capital=CAPITAL, tilt=0.5, era_seconds=schedule.era_seconds, history_eras=80,
-                               feature_windows=(1, 5, 20)),
+                               feature_windows=(1, 5, 20), slippage_bps=SLIPPAGE_BPS,
+                               retry_widening_bps=RETRY_WIDENING_BPS),
             now=now,
             history_from_block=0,
             round_interval=schedule.round_interval,

@@ -23,7 +23,7 @@ class DexTokenInline(admin.TabularInline):
 
 @admin.register(m.DexMarket)
 class DexMarketAdmin(admin.ModelAdmin):
-    list_display = ("tournament", "quote_symbol", "vault", "capital", "tilt", "era_seconds")
+    list_display = ("tournament", "quote_symbol", "vault", "capital", "tilt", "era_seconds", "twap_blocks")
     inlines = [DexTokenInline]
     readonly_fields = ("capital", "vault", "keeper")  # the vault's money and who may trade it
 

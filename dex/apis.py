@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import HasScope
+from chain.twap import DEFAULT_TWAP_BLOCKS, MAX_TWAP_BLOCKS
 from config.api_tools import TokenAmountField, operation
 from dex.models import DEFAULT_FEATURE_WINDOWS
 from dex.selectors import market_facts, market_of, round_pnl_facts, round_pnl_series
@@ -45,6 +46,9 @@ class MarketOutputSerializer(serializers.Serializer):
     feature_windows = serializers.ListField(child=serializers.IntegerField())
     slippage_bps = serializers.IntegerField()
     max_attempts = serializers.IntegerField()
+    twap_blocks = serializers.IntegerField(
+        help_text="prices are time-weighted averages over this many blocks before the block read"
+    )
     tokens = TokenInputSerializer(many=True)
     trading_halted = serializers.BooleanField()
 
@@ -74,6 +78,11 @@ class DexTournamentCreateApi(APIView):
         )
         slippage_bps = serializers.IntegerField(required=False, default=50)
         max_attempts = serializers.IntegerField(required=False, default=3)
+        twap_blocks = serializers.IntegerField(
+            required=False, default=DEFAULT_TWAP_BLOCKS, min_value=1, max_value=MAX_TWAP_BLOCKS,
+            help_text="marks, day targets, P&L and trade limits price each pool at its time-weighted "
+            "average over this many blocks, so that one block's price cannot move them",
+        )
         keeper = serializers.CharField(max_length=42, required=False, help_text="default: the platform's key")
         history_from_block = serializers.IntegerField(required=False, min_value=0)
 
@@ -103,6 +112,7 @@ class DexTournamentCreateApi(APIView):
             feature_windows=tuple(data.pop("feature_windows")),
             slippage_bps=data.pop("slippage_bps"),
             max_attempts=data.pop("max_attempts"),
+            twap_blocks=data.pop("twap_blocks"),
         )
         tokens = [UniverseToken(t["symbol"], t["token"]) for t in data.pop("tokens")]
         tournament = dex_tournament_create(

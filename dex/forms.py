@@ -6,6 +6,7 @@ from datetime import timedelta
 from django import forms
 from eth_utils import is_address
 
+from chain.twap import DEFAULT_TWAP_BLOCKS, MAX_TWAP_BLOCKS
 from dex.services.markets import TradingRules, UniverseToken
 from tournaments.forms import TokenAmountField, TournamentCreateForm
 
@@ -28,12 +29,18 @@ class DexTournamentCreateForm(TournamentCreateForm):
                             help_text="Weights stay within (1 ± tilt)/K around equal weight.")
     era_seconds = forms.IntegerField(min_value=1, initial=3600, label="Era (seconds)",
                                      help_text="Features and targets live on this grid of chain time.")
+    twap_blocks = forms.IntegerField(
+        min_value=1, max_value=MAX_TWAP_BLOCKS, initial=DEFAULT_TWAP_BLOCKS, required=False,
+        label="Price average (blocks)",
+        help_text="Marks, targets, P&L and trade limits use each pool's time-weighted average price "
+        "over this many blocks, so that no single block can move them.",
+    )
     pnl_multiplier = forms.FloatField(min_value=0, max_value=10, initial=1.0, label="P&L multiplier")
 
     FIELDSETS = (
         ("About", ("name", "slug", "description")),
         ("Market", ("quote_token", "quote_symbol", "factory", "router", "universe")),
-        ("Trading", ("capital", "tilt", "era_seconds")),
+        ("Trading", ("capital", "tilt", "era_seconds", "twap_blocks")),
         (
             "Schedule",
             ("round_interval", "submission_window", "resolution_lag", "score_days", "score_day_interval"),
@@ -81,5 +88,9 @@ class DexTournamentCreateForm(TournamentCreateForm):
 
     def service_kwargs(self) -> dict:
         data = dict(self.cleaned_data)
-        rules = TradingRules(capital=data.pop("capital"), tilt=data.pop("tilt"), era_seconds=data.pop("era_seconds"))
+        twap_blocks = data.pop("twap_blocks") or DEFAULT_TWAP_BLOCKS
+        rules = TradingRules(
+            capital=data.pop("capital"), tilt=data.pop("tilt"), era_seconds=data.pop("era_seconds"),
+            twap_blocks=twap_blocks,
+        )
         return data | {"tokens": data.pop("universe"), "rules": rules}

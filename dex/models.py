@@ -10,6 +10,7 @@ are written only by dex/services; reads go through dex/selectors.py.
 from django.conf import settings
 from django.db import models
 
+from chain.twap import DEFAULT_TWAP_BLOCKS
 from tournaments.fields import WeiField
 from tournaments.models import Round, Tournament
 
@@ -42,6 +43,10 @@ class DexMarket(models.Model):
     slippage_bps = models.PositiveIntegerField(default=50)
     retry_widening_bps = models.PositiveIntegerField(default=50)
     max_attempts = models.PositiveSmallIntegerField(default=3)
+    # Marks, day targets, P&L and the rebalance's plan and slippage limits price each pool at
+    # its time-weighted average over this many blocks before the block read (chain/twap.py),
+    # never at one block's spot price. Frozen into each round's book at close.
+    twap_blocks = models.PositiveSmallIntegerField(default=DEFAULT_TWAP_BLOCKS)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -106,8 +111,13 @@ class DexRound(models.Model):
     n_models = models.PositiveIntegerField()  # models in the meta-model
     start_block = models.BigIntegerField()
     start_value = WeiField()  # vault value at mid, quote base units
-    # symbol -> [R_token, R_quote] as decimal strings (the exact opening marks)
+    # symbol -> [R_token, R_quote] as decimal strings (the exact opening marks): each pool's
+    # time-weighted average price over `twap_blocks` blocks before start_block, at its depth
     start_reserves = models.JSONField()
+    start_spot_reserves = models.JSONField(default=dict, blank=True)  # the same at start_block
+    # The round's price window, frozen from the market at close (0: spot, books made before
+    # prices were averaged).
+    twap_blocks = models.PositiveSmallIntegerField(default=0)
     rebalance_state = models.CharField(
         max_length=16, choices=RebalanceState.choices, default=RebalanceState.PENDING
     )
@@ -129,7 +139,9 @@ class DexRound(models.Model):
 class PnlMark(models.Model):
     """The vault marked to market at one block during a round: P&L since the round's opening
     marks, and the same over an equal-weight portfolio bought at those marks (no costs).
-    `day` is set on the mark a score day's target and contributions were computed from."""
+    `day` is set on the mark a score day's target and contributions were computed from.
+    Prices are the pools' time-weighted averages over the book's `twap_blocks` blocks
+    before `block` (`reserves`); `spot_reserves` are the pools at `block` itself."""
 
     round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="pnl_marks")
     at = models.DateTimeField()
@@ -141,6 +153,8 @@ class PnlMark(models.Model):
     benchmark_return = models.FloatField()
     excess_return = models.FloatField()
     reserves = models.JSONField()  # symbol -> [R_token, R_quote] as decimal strings
+    spot_reserves = models.JSONField(default=dict, blank=True)
+    twap_from_block = models.BigIntegerField(null=True, blank=True)  # the average's first block
 
     class Meta:
         ordering = ["round", "at", "id"]

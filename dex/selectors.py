@@ -65,6 +65,7 @@ def market_facts(*, market: DexMarket) -> dict:
         "feature_windows": market.windows,
         "slippage_bps": market.slippage_bps,
         "max_attempts": market.max_attempts,
+        "twap_blocks": market.twap_blocks,
         "tokens": [
             {"symbol": t.symbol, "token": t.token, "pair": t.pair} for t in market.tokens.all()
         ],

@@ -13,6 +13,7 @@ from eth_utils import is_address, to_checksum_address
 from chain.client import is_dev_chain, use_gateway
 from chain.gateway import ChainGateway
 from chain.rebalance import RebalanceLimits
+from chain.twap import DEFAULT_TWAP_BLOCKS, MAX_TWAP_BLOCKS
 from dex.models import DEFAULT_FEATURE_WINDOWS, DexMarket, DexToken
 from dex.services.exchange import dex_for, market_dex, require_chain
 from tournaments.errors import ArenaError, InvalidInput
@@ -42,6 +43,8 @@ class TradingRules:
     slippage_bps: int = 50
     retry_widening_bps: int = 50
     max_attempts: int = 3
+    # Blocks of the time-weighted average that prices marks, targets, P&L and trade limits.
+    twap_blocks: int = DEFAULT_TWAP_BLOCKS
 
 
 def horizon(tournament: Tournament) -> timedelta:
@@ -91,6 +94,11 @@ def _check_rules(rules: TradingRules, tournament: Tournament) -> list[str]:
         problems.append("feature_windows must be one or more positive numbers of eras")
     elif rules.history_eras < max(rules.feature_windows) + 2:
         problems.append("history_eras must exceed the longest feature window by at least 2")
+    if not 1 <= rules.twap_blocks <= MAX_TWAP_BLOCKS:
+        problems.append(
+            f"twap_blocks must be between 1 and {MAX_TWAP_BLOCKS} (prices are averaged over that "
+            "many blocks so that no single block can move a target, a mark or a trade's limit)"
+        )
     try:  # the keeper's own checks of its limits
         RebalanceLimits(
             slippage_bps=rules.slippage_bps,
@@ -193,6 +201,7 @@ def dex_tournament_create(
                 slippage_bps=rules.slippage_bps,
                 retry_widening_bps=rules.retry_widening_bps,
                 max_attempts=rules.max_attempts,
+                twap_blocks=rules.twap_blocks,
             )
             dex = market_dex(market, gateway)
             # Inside the transaction: if the vault cannot be deployed nothing is recorded; if

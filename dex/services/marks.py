@@ -1,9 +1,13 @@
 """Marking a DEX round's vault to market, the round's score-day targets and every model's
 P&L contribution.
 
-* A **mark** reads the vault and every pool at one block: P&L = value at mid now − value at
-  the round's opening marks (fees and slippage of the rebalance included), and the excess
-  over an equal-weight portfolio bought at the opening marks (scoring/pnl.py `vault_pnl`).
+* A **mark** reads the vault at one block B and prices every pool at its time-weighted
+  average over the book's `twap_blocks` blocks before B (chain/twap.py: one block's price,
+  e.g. a sandwich around B, moves it by that block's share of the window's time at most,
+  and B's own state not at all): P&L = value at those prices now − value at the round's
+  opening marks (priced the same way; fees and slippage of the rebalance included), and the
+  excess over an equal-weight portfolio bought at the opening marks (scoring/pnl.py
+  `vault_pnl`).
 * A score day's **target** is the tokens' forward log return from the opening marks to the
   day's mark, ranked across tokens into five bins (0, .25, .5, .75, 1) like the classic
   target; the classic scoring (CORR, MMC) then runs on it unchanged.
@@ -42,7 +46,7 @@ def dex_round_mark(*, round: Round, now: datetime, day: int | None = None) -> Pn
     market = round.tournament.dex
     symbols = market_symbols(market)
     with use_gateway() as gateway:
-        valuation = mark_to_market(market_dex(market, gateway), market.vault)
+        valuation = mark_to_market(market_dex(market, gateway), market.vault, twap_blocks=book.twap_blocks)
     reserves = reserves_json(valuation, symbols)
     order = list(symbols.values())
     prices_start = [book.start_price(s) for s in order]
@@ -69,6 +73,8 @@ def dex_round_mark(*, round: Round, now: datetime, day: int | None = None) -> Pn
         benchmark_return=benchmark,
         excess_return=excess,
         reserves=reserves,
+        spot_reserves=reserves_json(valuation, symbols, spot=True),
+        twap_from_block=valuation.window_start,
     )
     try:
         with transaction.atomic():

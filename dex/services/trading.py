@@ -41,11 +41,12 @@ REBALANCE_LEASE = timedelta(minutes=10)
 TRADING_STATES = (RoundState.CLOSED, RoundState.SCORING)
 
 
-def reserves_json(valuation, symbols: dict[str, str]) -> dict[str, list[str]]:
-    """{symbol: [R_token, R_quote]} as decimal strings, from a Valuation keyed by address."""
+def reserves_json(valuation, symbols: dict[str, str], *, spot: bool = False) -> dict[str, list[str]]:
+    """{symbol: [R_token, R_quote]} as decimal strings, from a Valuation keyed by address:
+    the reserves it values at (the time-weighted average's), or with `spot` the pools'."""
+    reserves = valuation.spot_reserves if spot else valuation.reserves
     return {
-        symbol: [str(valuation.reserves[address][0]), str(valuation.reserves[address][1])]
-        for address, symbol in symbols.items()
+        symbol: [str(reserves[address][0]), str(reserves[address][1])] for address, symbol in symbols.items()
     }
 
 
@@ -69,7 +70,9 @@ def meta_weights(*, round: Round, market: DexMarket) -> tuple[dict[str, float], 
 
 def dex_round_book(*, round: Round, now: datetime) -> DexRound:
     """At close: target weights from the meta-model and the vault's opening marks (read
-    before any trade, so the rebalance's costs fall inside the round's P&L). Idempotent."""
+    before any trade, so the rebalance's costs fall inside the round's P&L), at the pools'
+    time-weighted average prices over the market's window, which the book freezes for the
+    round's marks, targets and rebalance. Idempotent."""
     book = DexRound.objects.filter(round=round).first()
     if book is not None:
         return book
@@ -81,8 +84,9 @@ def dex_round_book(*, round: Round, now: datetime) -> DexRound:
     market = round.tournament.dex
     weights, n_models = meta_weights(round=round, market=market)
     symbols = market_symbols(market)
+    twap_blocks = market.twap_blocks
     with use_gateway() as gateway:
-        opening = mark_to_market(market_dex(market, gateway), market.vault)
+        opening = mark_to_market(market_dex(market, gateway), market.vault, twap_blocks=twap_blocks)
     with transaction.atomic():
         Round.objects.select_for_update().get(pk=round.pk)  # one book per round
         book, created = DexRound.objects.get_or_create(
@@ -93,6 +97,8 @@ def dex_round_book(*, round: Round, now: datetime) -> DexRound:
                 "start_block": opening.block,
                 "start_value": opening.value_at_mid,
                 "start_reserves": reserves_json(opening, symbols),
+                "start_spot_reserves": reserves_json(opening, symbols, spot=True),
+                "twap_blocks": twap_blocks,
                 "created_at": now,
             },
         )
@@ -138,11 +144,14 @@ def _take_lease(book: DexRound) -> bool:
     )
 
 
-def limits_of(market: DexMarket) -> RebalanceLimits:
+def limits_of(market: DexMarket, *, twap_blocks: int) -> RebalanceLimits:
+    """The keeper's limits: the market's slippage rules, set against the time-weighted
+    average over `twap_blocks` (the round's book's window)."""
     return RebalanceLimits(
         slippage_bps=market.slippage_bps,
         retry_widening_bps=market.retry_widening_bps,
         max_attempts=market.max_attempts,
+        twap_blocks=twap_blocks,
     )
 
 
@@ -188,7 +197,7 @@ def dex_rebalance(*, round: Round) -> DexRound:
                 vault=market.vault,
                 journal=DatabaseJournal(),
                 ledger=vault_ledger(market, dex),
-                limits=limits_of(market),
+                limits=limits_of(market, twap_blocks=book.twap_blocks),
                 keeper=market.keeper,
             ).run(rebalance_id(book.round), weights)
     except (LedgerMismatch, TradingHalted) as exc:

@@ -104,11 +104,15 @@ def test_a_dex_round_trades_marks_scores_and_pays_by_pnl(dex_tournament):
         reconciled = vault_ledger(market, dex).reconcile()
         assert reconciled.balances[market.quote_token] == dex.balance_of(market.quote_token, market.vault)
 
-        # Each score day's target was built from a mark; the final mark is the chain's value.
+        # Each score day's target was built from a mark; the final mark is the chain's value at
+        # the pools' average prices over the round's window (frozen in the book at close).
+        assert book.twap_blocks == market.twap_blocks == 20
         day_marks = list(PnlMark.objects.filter(round=round, day__isnull=False).order_by("day"))
         assert [m.day for m in day_marks] == [1, 2, 3]
         final = day_marks[-1]
-        assert final.value_at_mid == mark_to_market(dex, market.vault, block=final.block).value_at_mid
+        averaged = mark_to_market(dex, market.vault, block=final.block, twap_blocks=book.twap_blocks)
+        assert final.value_at_mid == averaged.value_at_mid
+        assert final.twap_from_block == final.block - 20
     assert final.pnl == final.value_at_mid - book.start_value
     assert final.portfolio_return == pytest.approx(final.pnl / book.start_value)
     assert RoundTarget.objects.filter(round=round).count() == 3
