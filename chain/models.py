@@ -55,8 +55,12 @@ class RoundSettlement(models.Model):
     commitments_tx = models.CharField(max_length=80, blank=True)
     # The round opened on-chain (its ordinal for the release lock), at open.
     opened_tx = models.CharField(max_length=80, blank=True)
-    # The block of the commitments post, at which the stakes at risk were read from the
-    # contract (`stake_at_risk`) into the round's stake snapshot.
+    # The chain's latest block when the platform closed the round: stakes at risk are read
+    # at it, so nothing deposited after the close (or after the scores are out) counts.
+    close_block = models.BigIntegerField(null=True, blank=True)
+    # The block at which the stakes at risk were read from the contract (`stake_at_risk`)
+    # into the round's stake snapshot: close_block (the post's block for rounds closed
+    # before it was recorded).
     stakes_block = models.BigIntegerField(null=True, blank=True)
     settlement_root = models.CharField(max_length=66, blank=True)
     leaf_count = models.PositiveIntegerField(default=0)

@@ -209,9 +209,22 @@ def chain_open_round(*, round: Round) -> RoundSettlement:
     return state
 
 
+def chain_record_close(*, round: Round) -> RoundSettlement:
+    """Note the chain's latest block as the platform closes the round (once): the round's
+    stakes at risk are read at it."""
+    state, _ = RoundSettlement.objects.get_or_create(round=round)
+    if state.close_block is None:
+        with use_gateway() as gateway:
+            state.close_block = gateway.block_number()
+        state.save(update_fields=["close_block", "updated_at"])
+    return state
+
+
 def chain_post_commitments(*, round: Round) -> RoundSettlement:
     """Post the Merkle root of the round's counted submissions, then read every stake at
-    risk from the contract at the block of that post (once each; safe to repeat)."""
+    risk from the contract at the round's close block (once each; safe to repeat). The read
+    is a historical eth_call: soon after the close any node answers it; a node that prunes
+    state (most keep ~128 blocks) must not lag far behind, or use an archive node."""
     state, _ = RoundSettlement.objects.get_or_create(round=round)
     if state.commitments_tx and state.stakes_block is not None:
         return state
@@ -229,7 +242,7 @@ def chain_post_commitments(*, round: Round) -> RoundSettlement:
             state.commitments_count = commitments.count
             state.commitments_tx = result.tx_hash or _posted_event(gateway, round)["tx_hash"]
             state.save(update_fields=["commitments_root", "commitments_count", "commitments_tx", "updated_at"])
-        block = _posted_block(gateway, round, state)
+        block = state.close_block if state.close_block is not None else _posted_block(gateway, round, state)
         _snapshot_stakes_at(gateway, round, block)
     state.stakes_block = block
     state.save(update_fields=["stakes_block", "updated_at"])
@@ -254,7 +267,7 @@ def _posted_block(gateway: ChainGateway, round: Round, state: RoundSettlement) -
 
 
 def _snapshot_stakes_at(gateway: ChainGateway, round: Round, block: int) -> None:
-    """The round's stake snapshot as the contract held it at `block` (the commitments post):
+    """The round's stake snapshot as the contract held it at `block` (the close):
     stake plus any unbonding that waits for the round, not the indexer's lagging mirror."""
     model_ids = stake_snapshot_map(round=round)
     amounts = {m: gateway.stake_at_risk(m, round.number, block=block) for m in model_ids}

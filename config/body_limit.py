@@ -11,8 +11,9 @@ sits in front of the HTTP handler and counts the body as the server delivers it:
   as the limit is crossed: the handler behind is told the client went away (so it stores
   nothing and answers nothing), and no more of the body is read.
 
-Each route's limit is that of the largest file it takes plus room for the multipart envelope;
-every other route, site forms included, gets ARENA_MAX_BODY_BYTES. In production the reverse
+Each route's limit is that of the largest file it takes plus room for the multipart envelope,
+for requests that carry credentials (an API key or a session cookie); every other route or
+request, site forms included, gets ARENA_MAX_BODY_BYTES. In production the reverse
 proxy should refuse the same sizes first (README, "Production": nginx's
 `client_max_body_size`), so that oversized bodies never reach a server process at all.
 """
@@ -36,7 +37,6 @@ DATASET_ROUTES = frozenset(
         "api-round-live-data",
         "api-round-target",
         "tournament-create",
-        "dex-tournament-create",
         "dashboard-dataset-upload",
         "dashboard-live-upload",
         "dashboard-target-upload",
@@ -50,6 +50,11 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
+# No route of ours is longer; longer paths (an HTTP parser accepts ~64 KiB) are neither
+# resolved nor cached, so a client cannot fill the cache with them.
+MAX_ROUTED_PATH = 512
+
+
 @lru_cache(maxsize=4096)  # bounded: random paths from a client only evict each other
 def _route_name(path: str) -> str | None:
     try:
@@ -58,14 +63,28 @@ def _route_name(path: str) -> str | None:
         return None
 
 
-def body_limit_for(path: str) -> int:
-    """The largest request body, in bytes, that `path` accepts."""
-    name = _route_name(path)
+def body_limit_for(path: str, *, credentials: bool = True) -> int:
+    """The largest request body, in bytes, that `path` accepts. Without `credentials` (no
+    API key, no session cookie) no upload is possible, so only the default applies: an
+    anonymous client cannot make a server process spool a data file's worth of body."""
+    name = _route_name(path) if credentials and len(path) <= MAX_ROUTED_PATH else None
     if name in PREDICTION_ROUTES:
         return settings.ARENA_MAX_PREDICTION_BYTES + ENVELOPE_OVERHEAD + MULTIPART_SLACK_BYTES
     if name in DATASET_ROUTES:
         return settings.ARENA_MAX_DATASET_BYTES + MULTIPART_SLACK_BYTES
     return settings.ARENA_MAX_BODY_BYTES
+
+
+def _has_credentials(scope: Scope) -> bool:
+    """An Authorization header or a session cookie: a request that could be an upload. (Both
+    are checked properly by the view; this only decides which limit may apply.)"""
+    for name, value in scope.get("headers", ()):
+        lowered = name.lower()
+        if lowered == b"authorization":
+            return True
+        if lowered == b"cookie" and settings.SESSION_COOKIE_NAME.encode() in value:
+            return True
+    return False
 
 
 def _declared_length(scope: Scope) -> int | None:
@@ -91,7 +110,7 @@ def too_large_response(path: str, limit: int) -> tuple[bytes, bytes]:
 class BodyLimit:
     """ASGI middleware: 413 for a body over its route's limit, reading at most the limit."""
 
-    def __init__(self, app: ASGIApp, limit_for: Callable[[str], int] = body_limit_for) -> None:
+    def __init__(self, app: ASGIApp, limit_for: Callable[..., int] = body_limit_for) -> None:
         self.app = app
         self.limit_for = limit_for
 
@@ -99,7 +118,7 @@ class BodyLimit:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         path = scope.get("path", "")
-        limit = self.limit_for(path)
+        limit = self.limit_for(path, credentials=_has_credentials(scope))
         declared = _declared_length(scope)
         if declared is not None and declared > limit:
             return await self._refuse(send, path, limit)

@@ -82,6 +82,9 @@ def _check_universe(quote: str, tokens: Sequence[UniverseToken]) -> list[str]:
     return problems
 
 
+MAX_HISTORY_ERAS = 10_000
+
+
 def _check_rules(rules: TradingRules, tournament: Tournament) -> list[str]:
     problems = []
     if rules.capital <= 0:
@@ -94,6 +97,10 @@ def _check_rules(rules: TradingRules, tournament: Tournament) -> list[str]:
         problems.append("feature_windows must be one or more positive numbers of eras")
     elif rules.history_eras < max(rules.feature_windows) + 2:
         problems.append("history_eras must exceed the longest feature window by at least 2")
+    if rules.history_eras > MAX_HISTORY_ERAS:
+        # Every round builds the training frame over history_eras × tokens rows in the
+        # scheduler's process: the bound keeps that small.
+        problems.append(f"history_eras must be at most {MAX_HISTORY_ERAS:,}")
     if not 1 <= rules.twap_blocks <= MAX_TWAP_BLOCKS:
         problems.append(
             f"twap_blocks must be between 1 and {MAX_TWAP_BLOCKS} (prices are averaged over that "

@@ -142,7 +142,7 @@ def test_a_round_opens_on_chain_and_its_stakes_at_risk_are_read_at_the_close_blo
     stake; a mirror that lags behind the chain is corrected from the contract."""
     from chain import tasks
     from chain.models import Wallet
-    from chain.services import chain_post_commitments
+    from chain.services import chain_post_commitments, chain_stake_from_dev_wallet
     from tournaments.models import StakeSnapshot
 
     now = tournament.first_round_at
@@ -159,20 +159,27 @@ def test_a_round_opens_on_chain_and_its_stakes_at_risk_are_read_at_the_close_blo
         advance(now=now, tournaments=[tournament])
         round.refresh_from_db()
     assert not RoundSettlement.objects.get(round=round).commitments_tx
-    leaver, lagging = ModelSlot.objects.filter(tournament=tournament).order_by("pk")[:2]
+    leaver, lagging, topper = ModelSlot.objects.filter(tournament=tournament).order_by("pk")[:3]
     snapshot = dict(StakeSnapshot.objects.filter(round=round).values_list("model_id", "amount"))
     assert snapshot[leaver.pk] == leaver.stake > 0
+    close_block = RoundSettlement.objects.get(round=round).close_block
+    assert close_block is not None
     with use_gateway() as gateway:
         gateway.request_release(
             model_id=leaver.pk, amount=leaver.stake, sender=Wallet.objects.get(user=leaver.owner).address
         )
+    # A deposit after the close (the scores will be public before the post, if its task
+    # stalls) must not become stake at risk.
+    chain_stake_from_dev_wallet(model=topper, amount=10 * topper.stake)
     StakeSnapshot.objects.filter(round=round, model=lagging).update(amount=1)  # a mirror gone wrong
     state = chain_post_commitments(round=round)
     with use_gateway() as gateway:
-        block = gateway.receipt(state.commitments_tx)["block"]
-        assert gateway.stake_of(leaver.pk, block=block) == 0
-    assert state.stakes_block == block
+        posted_block = gateway.receipt(state.commitments_tx)["block"]
+        assert gateway.stake_of(leaver.pk, block=posted_block) == 0
+        assert gateway.stake_of(topper.pk, block=posted_block) == 11 * topper.stake
+    assert state.stakes_block == close_block < posted_block
     corrected = dict(StakeSnapshot.objects.filter(round=round).values_list("model_id", "amount"))
     assert corrected[leaver.pk] == leaver.stake  # still at risk: the release waits for round 1
     assert corrected[lagging.pk] == lagging.stake  # read from the contract, not the mirror
-    assert chain_post_commitments(round=round).stakes_block == block  # once
+    assert corrected[topper.pk] == topper.stake  # as at the close, without the later deposit
+    assert chain_post_commitments(round=round).stakes_block == close_block  # once

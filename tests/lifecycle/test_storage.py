@@ -133,3 +133,24 @@ def test_a_sponsor_past_their_storage_quota_is_refused_and_nothing_is_stored(
     settings.ARENA_SPONSOR_STORAGE_BYTES = used + len(data)
     dataset_upload(tournament=tournament, by=sponsor, kind="training", data=data, filename="t.csv")
     assert sponsor_storage_used(sponsor=sponsor) == used + len(data)
+
+
+def test_an_envelope_lost_from_storage_is_that_submissions_problem_only(
+    open_round, model, live_ids, make_user
+):
+    from tournaments.services.model_slots import model_create
+
+    other = model_create(owner=make_user("other-owner"), tournament=model.tournament, name="other")
+    lost = _upload(
+        open_round, model, seal_for(open_round, model, predictions_csv(live_ids, seed=1)), 1
+    )
+    kept = _upload(
+        open_round, other, seal_for(open_round, other, predictions_csv(live_ids, seed=2)), 1
+    )
+    blob_store().delete(lost.cid)  # a storage fault
+    round_close(round=open_round, now=open_round.closes_at)
+    lost.refresh_from_db()
+    kept.refresh_from_db()
+    assert (lost.state, lost.problems[0]["code"]) == ("invalid", "storage_lost")
+    assert lost.error.startswith("the platform lost this envelope from its storage")
+    assert kept.state == "valid"

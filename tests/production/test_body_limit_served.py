@@ -120,6 +120,7 @@ def test_an_upload_route_takes_more_than_the_default(served):
     try:
         sock.sendall(
             f"POST /api/models/1/submissions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(body)}\r\n"
+            "Authorization: Bearer arena_x_y\r\n"
             "Content-Type: application/octet-stream\r\nConnection: close\r\n\r\n".encode()
             + body
         )

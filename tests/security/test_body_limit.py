@@ -144,7 +144,6 @@ def test_a_body_within_the_limit_reaches_the_view(settings):
         ("/api/tournaments/t/rounds/1/live-data", "ARENA_MAX_DATASET_BYTES", False),
         ("/api/tournaments/t/rounds/1/targets/2", "ARENA_MAX_DATASET_BYTES", False),
         ("/tournaments/new/", "ARENA_MAX_DATASET_BYTES", False),
-        ("/tournaments/new/dex/", "ARENA_MAX_DATASET_BYTES", False),
         ("/tournaments/t/dashboard/data/", "ARENA_MAX_DATASET_BYTES", False),
         ("/tournaments/t/dashboard/live/", "ARENA_MAX_DATASET_BYTES", False),
         ("/tournaments/t/dashboard/targets/", "ARENA_MAX_DATASET_BYTES", False),
@@ -167,7 +166,15 @@ def test_upload_routes_take_their_file_limit_plus_the_envelope(
 
 
 @pytest.mark.parametrize(
-    "path", ["/api/models", "/api/keys", "/accounts/login/", "/api/nowhere", "/no/such/page"]
+    "path",
+    [
+        "/api/models",
+        "/api/keys",
+        "/accounts/login/",
+        "/api/nowhere",
+        "/no/such/page",
+        "/tournaments/new/dex/",  # a form without a file field
+    ],
 )
 def test_every_other_route_takes_the_default(settings, path):
     settings.ARENA_MAX_BODY_BYTES = 1234
@@ -175,14 +182,38 @@ def test_every_other_route_takes_the_default(settings, path):
 
 
 def test_an_upload_route_takes_a_body_over_the_default(settings):
-    """A 2 MiB sealed upload is not refused by the cap: it reaches the view (no key: 401)."""
+    """A 2 MiB sealed upload with a key is not refused by the cap: it reaches the view
+    (the key is unknown: 401)."""
     settings.ARENA_MAX_BODY_BYTES = CHUNK
     body = Body(32 * CHUNK)
-    status, content = answer(
-        run(call(application, scope("POST", "/api/models/1/submissions"), body))
-    )
+    keyed = scope("POST", "/api/models/1/submissions", [(b"authorization", b"Bearer arena_x_y")])
+    status, content = answer(run(call(application, keyed, body)))
     assert status == 401
     assert body.sent == 32 * CHUNK
+
+
+def test_without_credentials_an_upload_route_takes_only_the_default(settings):
+    """No key and no session: no upload can succeed, so nobody anonymous spools 20 MiB."""
+    settings.ARENA_MAX_BODY_BYTES = CHUNK
+    assert body_limit_for("/api/models/1/submissions", credentials=False) == CHUNK
+    body = Body(32 * CHUNK)
+    status, _ = answer(run(call(application, scope("POST", "/api/models/1/submissions"), body)))
+    assert status == 413
+    assert body.taken == 2
+    session = scope("POST", "/me/models/1/predictions/", [(b"cookie", b"sessionid=abc")])
+    assert body_limit_for("/me/models/1/predictions/") > CHUNK
+    status, _ = answer(run(call(application, session, Body(3 * CHUNK))))
+    assert status != 413  # with a session cookie the upload limit applies
+
+
+def test_long_paths_are_neither_resolved_nor_cached(settings):
+    from config.body_limit import _route_name
+
+    settings.ARENA_MAX_BODY_BYTES = 1234
+    _route_name.cache_clear()
+    for i in range(50):
+        assert body_limit_for(f"/api/models/{i}/submissions" + "a" * 60_000) == 1234
+    assert _route_name.cache_info().currsize == 0
 
 
 def test_websockets_pass_through_untouched():

@@ -147,8 +147,11 @@ def round_open(*, round: Round, now: datetime) -> Round:
 
 def round_close(*, round: Round, now: datetime) -> Round:
     """Lock submissions: the last one received per model counts and is committed to (Merkle
-    root); stakes are snapshotted. Then the counted envelopes are opened and checked."""
-    with transaction.atomic():
+    root); stakes are snapshotted. Then the counted envelopes are opened and checked. With a
+    chain, its latest block is noted: the stakes at risk are read from the contract there."""
+    from chain.client import chain_enabled, use_gateway
+
+    with (use_gateway() if chain_enabled() else nullcontext()), transaction.atomic():
         round = _locked(round)
         if _past(round.state, RoundState.CLOSED):
             return round
@@ -179,6 +182,10 @@ def round_close(*, round: Round, now: datetime) -> Round:
                 for m in ModelSlot.objects.filter(id__in=seen)
             ]
         )
+        if chain_enabled():
+            from chain.services import chain_record_close
+
+            chain_record_close(round=round)
         _transition(round, RoundState.CLOSED, now, f"{len(latest_ids)} submissions counted")
     # Outside the close's transaction: the close and its commitments stand even if opening
     # fails (e.g. a missing key-encryption key); scoring retries it before day 1.

@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from config.lean_sql import column, insert_row, table
 from tournaments import events
-from tournaments.blobs import blob_store
+from tournaments.blobs import BlobNotFound, blob_store
 from tournaments.errors import Conflict, InvalidInput, NotAllowed, TooLarge, TooManyRequests
 from tournaments.models import ModelSlot, Round, RoundState, Submission, SubmissionState
 from tournaments.predictions_blob import predictions_blob
@@ -303,7 +303,8 @@ def round_decrypt_submissions(*, round: Round, now: datetime) -> int:
     rows are finished in batches of FINISH_BATCH, one transaction each, every row by a
     conditional update, so a crash halfway keeps the finished batches and the next call does
     the rest. Refuses (Conflict, from round_private_key) while the round is still open. A
-    missing blob (BlobNotFound) is a storage failure, not the modeler's: it stops the run.
+    missing envelope is a storage failure, not the modeler's: logged as an error, and that
+    submission is `invalid` (`storage_lost`) so that the round still moves on.
     """
     pending = list(
         Submission.objects.filter(round=round, is_counted=True, state=SubmissionState.RECEIVED)
@@ -321,7 +322,16 @@ def round_decrypt_submissions(*, round: Round, now: datetime) -> int:
 
     def plaintexts():
         for submission in pending:
-            envelope = blob_store().get(submission.cid)
+            try:
+                envelope = blob_store().get(submission.cid)
+            except BlobNotFound:
+                # The platform lost it (a storage fault): the operator is told loudly, and
+                # only this submission goes unscored — the rest of the round goes on.
+                log.error("%s: the envelope of submission %s (%s) is missing from storage", round, submission.pk, submission.cid)
+                undecryptable.append(
+                    (submission, _invalid("storage_lost", "the platform lost this envelope from its storage; it is not scored and nothing is burned (the operator has been alerted)"))
+                )
+                continue
             info = submission_info(round.tournament.slug, round.number, submission.model_id)
             try:
                 yield submission, open_sealed(envelope, private_key, info)
