@@ -150,9 +150,13 @@ class Round(models.Model):
         return f"{self.tournament.slug} round {self.number}"
 
     def score_day_at(self, day: int):
-        """When score day `day` (1-based) is due, per the frozen schedule."""
-        t = self.tournament
-        return self.closes_at + t.resolution_lag + (day - 1) * t.score_day_interval
+        """When score day `day` (1-based) is due, per the schedule frozen when the round
+        opened (a sponsor's later edit of the tournament moves no open or closed round)."""
+        lag, interval = self.tournament.resolution_lag, self.tournament.score_day_interval
+        if "resolution_lag_seconds" in self.rules:
+            lag = timedelta(seconds=self.rules["resolution_lag_seconds"])
+            interval = timedelta(seconds=self.rules["score_day_interval_seconds"])
+        return self.closes_at + lag + (day - 1) * interval
 
     @property
     def total_score_days(self) -> int:

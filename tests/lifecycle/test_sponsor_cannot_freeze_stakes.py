@@ -189,12 +189,12 @@ def test_a_withheld_target_is_given_up_and_the_round_resolves_on_the_days_it_has
     )
     assert due == world["round"].closes_at + timedelta(minutes=15, seconds=WAIT)
     report = _tick(world, 30 + 15 + WAIT / 60)
-    assert f"{world['tournament'].slug}#1 resolved: no target for day 2" in report.actions
+    assert f"{world['tournament'].slug}#1 resolved: day 2 was not scored in time" in report.actions
     assert _state(world) == RoundState.SETTLED
     resolved = RoundTransition.objects.get(round=world["round"], to_state=RoundState.RESOLVED)
     assert resolved.detail == (
-        f"the target for day 2 did not arrive within {WAIT} s of its time: "
-        "resolved on 1 of 2 score days, 2 payouts"
+        f"day 2 was not scored within {WAIT} s of its time (no target, or it could not be "
+        "scored): resolved on 1 of 2 score days, 2 payouts"
     )
     # Payouts come from day 1's scores, and they are applied.
     for payout in Payout.objects.filter(round=world["round"]):
@@ -261,3 +261,115 @@ def test_a_dex_dashboard_offers_no_upload_and_the_api_refuses_one(played, client
     )
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "market_data_only"
+
+
+def test_a_schedule_edit_after_open_moves_no_score_day(played, client, make_key):
+    """score days are frozen when the round opens: a sponsor's PATCH of the schedule (here
+    within the bounds) cannot push a closed round's score days, or its overdue time, out."""
+    world = played
+    _tick(world, 31)
+    before = Round.objects.get(pk=world["round"].pk)
+    due = (before.score_day_at(1), before.score_day_at(2))
+    key = make_key(world["sponsor"], "read", "sponsor")
+    response = client.patch(
+        f"/api/tournaments/{world['tournament'].slug}",
+        {"schedule": {"score_day_interval": 86400, "resolution_lag": 86400}},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+    )
+    assert response.status_code == 200, response.content
+    after = Round.objects.get(pk=world["round"].pk)
+    assert (after.score_day_at(1), after.score_day_at(2)) == due
+    _target(world, 1)
+    _tick(world, 36)
+    assert _tick(world, 30 + 15 + WAIT / 60).actions == [
+        f"{world['tournament'].slug}#1 resolved: day 2 was not scored in time",
+        f"{world['tournament'].slug}#1 settled",
+    ]
+
+
+def test_a_day_that_keeps_failing_to_score_is_given_up_too(played, monkeypatch):
+    """A target is in, but scoring the day raises every tick (a storage fault, a bug): after
+    ARENA_TARGET_WAIT_SECONDS the round resolves on the days it has all the same."""
+    from tournaments.services import scoring
+
+    world = played
+    _tick(world, 31)
+    _target(world, 1)
+
+    def broken(**kwargs):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(scoring, "score_round_day", broken)
+    report = _tick(world, 36)
+    assert any("step failed (OSError" in line for line in report.waiting)
+    assert _state(world) == RoundState.CLOSED
+    _tick(world, 30 + 5 + WAIT / 60)
+    assert _state(world) == RoundState.SETTLED
+    assert not Payout.objects.filter(round=world["round"]).exists()
+
+
+def test_schedules_that_could_not_settle_in_time_are_refused(played, client, make_key):
+    world = played
+    key = make_key(world["sponsor"], "read", "sponsor")
+    url = f"/api/tournaments/{world['tournament'].slug}"
+    for schedule, message in (
+        ({"resolution_lag": 70 * 86400}, "must be at most 60 days"),
+        ({"score_day_interval": 86400 * 61}, "must be at most 60 days"),
+        (
+            {"submission_window": 40 * 86400, "round_interval": 41 * 86400},
+            "submission_window must be at most 30 days",
+        ),
+        ({"round_interval": 400 * 86400}, "round_interval must be at most 366 days"),
+    ):
+        response = client.patch(
+            url,
+            {"schedule": schedule},
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {key}",
+        )
+        assert response.status_code == 400, (schedule, response.content)
+        assert message in response.json()["error"]["message"], response.json()
+
+
+def test_a_tick_survives_a_tournament_whose_schedule_overflows(played, make_user):
+    from tournaments.services.tournaments import tournament_create
+
+    world = played
+    other = tournament_create(
+        sponsor=make_user("second-sponsor"),
+        name="Second",
+        first_round_at=world["start"],
+        round_interval=timedelta(days=1),
+        submission_window=timedelta(minutes=30),
+        resolution_lag=timedelta(minutes=5),
+        score_days=1,
+        score_day_interval=timedelta(minutes=10),
+        payout_threshold=tokens_to_wei(1000),
+    )
+    # A schedule no check would accept now, as if stored before the bounds existed.
+    Tournament.objects.filter(pk=world["tournament"].pk).update(
+        round_interval=timedelta(days=10**9 // 86400 * 3000)
+    )
+    report = scheduler_tick(now=world["start"] + timedelta(days=2))
+    assert any("scheduling failed (OverflowError" in line for line in report.waiting), (
+        report.waiting
+    )
+    assert other.rounds.count() >= 1
+
+
+def test_a_dex_tournaments_schedule_cannot_be_edited(played, client, make_key):
+    world = played
+    Tournament.objects.filter(pk=world["tournament"].pk).update(kind=TournamentKind.DEX)
+    key = make_key(world["sponsor"], "read", "sponsor")
+    response = client.patch(
+        f"/api/tournaments/{world['tournament'].slug}",
+        {"schedule": {"resolution_lag": 600}},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+    )
+    assert response.status_code == 400
+    assert (
+        "a DEX tournament's schedule is fixed when it is created"
+        in response.json()["error"]["message"]
+    )

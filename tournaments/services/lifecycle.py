@@ -137,7 +137,11 @@ def round_open(*, round: Round, now: datetime) -> Round:
             from chain.services import chain_open_round
 
             chain_open_round(round=round)
-        round.rules = round.tournament.rules_snapshot()
+        round.rules = round.tournament.rules_snapshot() | {
+            # The score schedule is frozen too (Round.score_day_at reads it from here).
+            "resolution_lag_seconds": t.resolution_lag.total_seconds(),
+            "score_day_interval_seconds": t.score_day_interval.total_seconds(),
+        }
         round.save(update_fields=["rules", "closes_at", "resolves_at"])
         round_key_create(round=round, now=now)  # the public key modelers seal to
         _transition(round, RoundState.OPEN, now, detail)
@@ -226,9 +230,10 @@ def round_score_day(*, round: Round, day: int, now: datetime) -> Round:
 
 
 def target_overdue_at(round: Round) -> datetime:
-    """When the target for the round's next score day counts as never coming: its due time
-    plus ARENA_TARGET_WAIT_SECONDS. A sponsor (or a stalled market) that withholds targets
-    then cannot keep the round's stakes locked: the round resolves on the days it has."""
+    """When the round's next score day is given up: its due time plus
+    ARENA_TARGET_WAIT_SECONDS. A sponsor (or a stalled market) that withholds targets, or a
+    day that keeps failing to score, then cannot keep the round's stakes locked: the round
+    resolves on the days it has."""
     return round.score_day_at(round.scored_days + 1) + timedelta(seconds=settings.ARENA_TARGET_WAIT_SECONDS)
 
 
@@ -265,9 +270,10 @@ def round_resolve(*, round: Round, now: datetime) -> Round:
         detail = f"{len(payouts)} payouts"
         if cut_short:
             detail = (
-                f"the target for day {round.scored_days + 1} did not arrive within "
-                f"{settings.ARENA_TARGET_WAIT_SECONDS} s of its time: resolved on "
-                f"{round.scored_days} of {round.total_score_days} score days, {detail}"
+                f"day {round.scored_days + 1} was not scored within "
+                f"{settings.ARENA_TARGET_WAIT_SECONDS} s of its time (no target, or it could not "
+                f"be scored): resolved on {round.scored_days} of {round.total_score_days} score "
+                f"days, {detail}"
             )
         _transition(round, RoundState.RESOLVED, now, detail)
     _purge_uncounted(round, now)

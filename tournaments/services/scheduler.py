@@ -66,11 +66,13 @@ def _round_step(round: Round, now: datetime, report: TickReport) -> bool:
         if day <= round.total_score_days:
             if now < round.score_day_at(day):
                 return False
+            if now >= target_overdue_at(round):
+                # No target in time, or a day that failed to score for as long: given up,
+                # so that nothing can hold the round's stakes.
+                round_resolve(round=round, now=now)
+                report.actions.append(f"{label} resolved: day {day} was not scored in time")
+                return True
             if not RoundTarget.objects.filter(round=round, day=day).exists():
-                if now >= target_overdue_at(round):
-                    round_resolve(round=round, now=now)
-                    report.actions.append(f"{label} resolved: no target for day {day}")
-                    return True
                 report.waiting.append(f"{label}: target for day {day}")
                 return False
             round_score_day(round=round, day=day, now=now)
@@ -127,8 +129,12 @@ def scheduler_tick(
     report = TickReport()
     _index_chain(report)
     for tournament in _in_play(tournaments):
-        if tournament.state == TournamentState.ACTIVE and round_schedule_next(tournament=tournament, now=now):
-            report.actions.append(f"{tournament.slug}: scheduled a round")
+        try:
+            if tournament.state == TournamentState.ACTIVE and round_schedule_next(tournament=tournament, now=now):
+                report.actions.append(f"{tournament.slug}: scheduled a round")
+        except Exception as exc:  # noqa: BLE001 - one tournament's schedule must not stop the others
+            log.exception("%s: scheduling the next round failed", tournament.slug)
+            report.waiting.append(f"{tournament.slug}: scheduling failed ({type(exc).__name__}: {exc})")
         rounds = tournament.rounds.exclude(state=RoundState.SETTLED).select_related("tournament")
         for round in rounds.order_by("number"):
             for _ in range(max_steps):

@@ -4,6 +4,7 @@ import logging
 import math
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -25,7 +26,29 @@ SCHEDULE_FIELDS = (
     "challenge_window",
 )
 RULE_FIELDS = ("payout_threshold", "corr_multiplier", "mmc_multiplier", "payout_cap", "pnl_multiplier")
+# A year of daily scores (the site form's limit too); the column is a small integer.
+MAX_SCORE_DAYS = 365
 EDITABLE_FIELDS = ("name", "description", "state", "token_symbol", "reward_pool") + SCHEDULE_FIELDS + RULE_FIELDS
+# Bounds that keep every round able to settle: the staking contract lets anyone abandon a
+# round 90 days after its close (or after it opened, if it never closed), which releases
+# every stake it holds unburned. A round's horizon — close → last score day → the week a
+# withheld target is waited for → the guardian's window — stays well inside that, and so
+# does its submission window; far-off dates would also overflow the schedule's arithmetic.
+MAX_ROUND_INTERVAL = timedelta(days=366)
+MAX_SUBMISSION_WINDOW = timedelta(days=30)
+MAX_ROUND_HORIZON = timedelta(days=60)
+MAX_FIRST_ROUND_AHEAD = timedelta(days=5 * 366)
+
+
+def round_horizon(t: Tournament) -> timedelta:
+    """The longest a round of `t` may take from its close until it can settle."""
+    window = t.challenge_window if t.challenge_window is not None else timedelta(seconds=settings.CHAIN_CHALLENGE_WINDOW)
+    return (
+        t.resolution_lag
+        + (t.score_days - 1) * t.score_day_interval
+        + timedelta(seconds=settings.ARENA_TARGET_WAIT_SECONDS)
+        + window
+    )
 
 
 def _check_schedule(t: Tournament) -> None:
@@ -39,6 +62,21 @@ def _check_schedule(t: Tournament) -> None:
         problems.append("submission_window must not exceed round_interval")
     if t.score_days < 1:
         problems.append("score_days must be at least 1")
+    elif t.score_days > MAX_SCORE_DAYS:
+        problems.append(f"score_days must be at most {MAX_SCORE_DAYS}")
+    if t.round_interval > MAX_ROUND_INTERVAL:
+        problems.append(f"round_interval must be at most {MAX_ROUND_INTERVAL.days} days")
+    if t.submission_window > MAX_SUBMISSION_WINDOW:
+        problems.append(f"submission_window must be at most {MAX_SUBMISSION_WINDOW.days} days")
+    if t.first_round_at and t.first_round_at > timezone.now() + MAX_FIRST_ROUND_AHEAD:
+        problems.append("first_round_at must be within 5 years from now")
+    if not problems and 1 <= t.score_days <= MAX_SCORE_DAYS and round_horizon(t) > MAX_ROUND_HORIZON:
+        problems.append(
+            f"resolution_lag + (score_days - 1) x score_day_interval + challenge_window + the "
+            f"{settings.ARENA_TARGET_WAIT_SECONDS // 86400}-day wait for a late target must be at most "
+            f"{MAX_ROUND_HORIZON.days} days, so that every round settles before it could be abandoned "
+            "on-chain (90 days after its close)"
+        )
     if not 0 < t.payout_cap <= 1:
         problems.append("payout_cap must be above 0 and at most 1 (a burn never exceeds the stake)")
     if not math.isfinite(t.pnl_multiplier) or t.pnl_multiplier < 0:
@@ -70,10 +108,14 @@ def tournament_create(
         raise InvalidInput(f"unknown field(s): {', '.join(sorted(unknown))}")
     if not name.strip():
         raise InvalidInput("a tournament needs a name")
+    slug = slug or slugify(name)[:60]
+    if not slug:
+        # A name of only symbols slugifies to nothing; a tournament needs an address.
+        raise InvalidInput(f"could not derive a slug from the name {name.strip()!r}: send a slug")
     tournament = Tournament(
         sponsor=sponsor,
         name=name.strip(),
-        slug=slug or slugify(name)[:60],
+        slug=slug,
         description=description,
         kind=kind,
         first_round_at=first_round_at or timezone.now(),
@@ -118,6 +160,12 @@ def tournament_update(*, tournament: Tournament, by: User, **changes) -> Tournam
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise InvalidInput(f"field(s) cannot be edited: {', '.join(sorted(unknown))}")
+    if tournament.kind == TournamentKind.DEX and set(changes) & set(SCHEDULE_FIELDS):
+        # Its vault trades one round at a time; the schedule checked at creation keeps it so.
+        raise InvalidInput(
+            "a DEX tournament's schedule is fixed when it is created (its vault trades one round "
+            "at a time)"
+        )
     added_to_pool = 0
     if chain_enabled() and "reward_pool" in changes:
         from chain.client import use_gateway
