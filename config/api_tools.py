@@ -22,7 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api_pagination import ApiPagination
-from tournaments.fields import TOKEN_DECIMALS, WEI_PER_TOKEN, tokens_to_wei
+from tournaments.fields import MAX_WEI, TOKEN_DECIMALS, WEI_PER_TOKEN, tokens_to_wei
 
 # --- Schema -----------------------------------------------------------------------------
 
@@ -178,6 +178,7 @@ class TokenAmountField(serializers.Field):
     default_error_messages = {
         "invalid": "'{value}' is not a token amount: send a decimal string such as \"1.5\"",
         "precision": "'{value}' has more than 18 decimals",
+        "too_large": "'{value}' is more tokens than a token contract can hold",
     }
 
     def to_internal_value(self, data: Any) -> int:
@@ -191,20 +192,39 @@ class TokenAmountField(serializers.Field):
         if not amount.is_finite() or "e" in text.lower():
             self.fail("invalid", value=text)
         try:
-            return tokens_to_wei(amount)
+            wei = tokens_to_wei(amount)
         except ValueError:
             self.fail("precision", value=text)
+        if abs(wei) > MAX_WEI:
+            self.fail("too_large", value=text)
+        return wei
 
     def to_representation(self, value: int) -> str:
         return format_tokens(value)
 
 
-@extend_schema_field({"type": "integer", "description": "duration in seconds", "example": 86400})
+# A century: far past any schedule, and inside what timedelta (999999999 days) and the
+# databases' duration columns (SQLite: 2^63 microseconds) hold, so no value overflows them.
+MAX_DURATION_SECONDS = 100 * 365 * 86400
+
+
+@extend_schema_field(
+    {"type": "integer", "description": "duration in seconds", "example": 86400,
+     "minimum": -MAX_DURATION_SECONDS, "maximum": MAX_DURATION_SECONDS}
+)
 class SecondsField(serializers.IntegerField):
     """A duration exchanged as whole seconds, held as a timedelta."""
 
     def to_internal_value(self, data: Any) -> timedelta:
-        return timedelta(seconds=super().to_internal_value(data))
+        seconds = super().to_internal_value(data)
+        # Signs are the services' to word ("round_interval must be positive"); the bound keeps
+        # timedelta() from raising OverflowError on a huge number. (Checked here, on the int:
+        # IntegerField's validators would see the timedelta.)
+        if seconds > MAX_DURATION_SECONDS:
+            self.fail("max_value", max_value=MAX_DURATION_SECONDS)
+        if seconds < -MAX_DURATION_SECONDS:
+            self.fail("min_value", min_value=-MAX_DURATION_SECONDS)
+        return timedelta(seconds=seconds)
 
     def to_representation(self, value: timedelta) -> int:
         return int(value.total_seconds())
@@ -266,6 +286,9 @@ _ERROR_TEXT = {
     404: "not found",
     409: "conflicts with the current state (e.g. no round open)",
     413: "the upload is larger than the limit",
+    415: "the body's Content-Type is none of the operation's (or is missing)",
+    416: "the requested byte range is outside the file",
+    429: "too many requests: a quota or rate limit is used up (the message says which)",
 }
 
 
@@ -284,7 +307,12 @@ def operation(
     parameters: list | None = None,
     description: str = "",
 ) -> Callable:
-    """`extend_schema` with the error responses and the auth requirement spelled out."""
+    """`extend_schema` with the error responses and the auth requirement spelled out.
+
+    An operation that takes a body also answers 415: DRF refuses a body in a media type none
+    of its parsers reads (or one sent without a Content-Type) before the view runs."""
+    if request is not None:
+        errors = sorted({*errors, 415})
     if isinstance(responses, dict):
         all_responses = {**responses, **error_responses(*errors)}
     else:

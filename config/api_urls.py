@@ -11,6 +11,8 @@ from tournaments.apis.datasets import (
     DatasetUploadApi,
     RoundLiveDataUploadApi,
     RoundTargetUploadApi,
+    UploadDetailApi,
+    UploadListApi,
 )
 from tournaments.apis.model_slots import (
     ModelCreateApi,
@@ -73,6 +75,12 @@ urlpatterns = [
         methods_view(get=DatasetListApi, post=DatasetUploadApi),
         name="api-datasets",
     ),
+    path("tournaments/<slug:slug>/uploads", UploadListApi.as_view(), name="api-uploads"),
+    path(
+        "tournaments/<slug:slug>/uploads/<int:upload_id>",
+        UploadDetailApi.as_view(),
+        name="api-upload",
+    ),
     path(
         "datasets/<int:dataset_id>/download",
         DatasetDownloadApi.as_view(),
@@ -97,5 +105,6 @@ urlpatterns = [
     # Platform keys and formats
     path("platform", PlatformDetailApi.as_view(), name="api-platform"),
     # Anything else under /api/: a 404 in the API's error shape, not the site's HTML page.
-    re_path(r"^(?P<unmatched>.*)$", api_not_found),
+    # (?s): a path with an encoded newline (%0A) is "anything else" too.
+    re_path(r"^(?P<unmatched>(?s:.*))$", api_not_found),
 ]

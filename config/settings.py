@@ -241,6 +241,17 @@ ARENA_DECODE_DATASET_MEMORY_BYTES = int(
 )
 ARENA_DECODE_DATASET_CPU_SECONDS = int(os.environ.get("ARENA_DECODE_DATASET_CPU_SECONDS", "300"))
 ARENA_DECODE_WORKERS = int(os.environ.get("ARENA_DECODE_WORKERS", str(min(2, os.cpu_count() or 1))))
+# Sponsors' files are checked after the upload has answered (tournaments/services/uploads.py,
+# a Celery task per file). A file still being checked this long after its check was sent or
+# started is sent again by the scheduler's sweep (default: the sandbox's deadline for a data
+# set, plus a minute); a check is started at most ARENA_UPLOAD_CHECK_ATTEMPTS times before the
+# file is refused (`check_failed`). A sponsor may have ARENA_SPONSOR_PENDING_UPLOADS files
+# being checked at once; the next is refused with 429 until one has finished.
+ARENA_UPLOAD_RETRY_SECONDS = int(
+    os.environ.get("ARENA_UPLOAD_RETRY_SECONDS", str(ARENA_DECODE_DATASET_CPU_SECONDS * 3 + 60))
+)
+ARENA_UPLOAD_CHECK_ATTEMPTS = int(os.environ.get("ARENA_UPLOAD_CHECK_ATTEMPTS", "3"))
+ARENA_SPONSOR_PENDING_UPLOADS = int(os.environ.get("ARENA_SPONSOR_PENDING_UPLOADS", "10"))
 
 # --- Keys --------------------------------------------------------------------------------
 # Both are 64 hex digits (32 bytes). Round private keys are stored encrypted (AES-256-GCM)

@@ -24,7 +24,9 @@ from tournaments.models import (
     RoundTransition,
     Score,
     ScoreDay,
+    SponsorUpload,
     Tournament,
+    UploadState,
 )
 from tournaments.services.datasets import dataset_upload
 from tournaments.services.lifecycle import round_close, round_open
@@ -126,6 +128,28 @@ def tournament(sponsor) -> Tournament:
         training_data=csv_bytes(make_frame()),
         training_filename="train.csv",
     )
+
+
+@pytest.fixture
+def check_uploads(db, django_capture_on_commit_callbacks):
+    """`check_uploads()` runs the Celery check task of every sponsor upload still processing
+    (eagerly, as the embedded profile runs tasks) and returns those uploads, refreshed.
+
+    In production the task is sent when the upload's row is committed; a test's transaction
+    is never committed, so uploads made through the API or the site stay `processing` until
+    a test runs their checks — the transition is always explicit. What the task leaves for
+    after its commit (deleting a refused file's bytes) runs too, as it would in a worker."""
+    from tournaments.tasks import sponsor_upload_check
+
+    def _check() -> list[SponsorUpload]:
+        pending = SponsorUpload.objects.filter(state=UploadState.PROCESSING).order_by("pk")
+        ids = list(pending.values_list("pk", flat=True))
+        for upload_id in ids:
+            with django_capture_on_commit_callbacks(execute=True):
+                sponsor_upload_check.delay(upload_id)
+        return list(SponsorUpload.objects.filter(pk__in=ids).order_by("pk"))
+
+    return _check
 
 
 @pytest.fixture

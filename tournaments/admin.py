@@ -136,3 +136,18 @@ class LeaderboardFeedAdmin(admin.ModelAdmin):
 class LeaderboardUpdateAdmin(admin.ModelAdmin):
     list_display = ("tournament", "version", "reason", "created_at")
     list_filter = ("tournament", "reason")
+
+
+@admin.register(m.SponsorUpload)
+class SponsorUploadAdmin(admin.ModelAdmin):
+    """Shown, never edited: the upload pipeline alone moves a file from processing to ready
+    or rejected (a state set here would put a file in force that nothing checked)."""
+
+    list_display = ("tournament", "kind", "round", "day", "filename", "state", "error_code", "attempts", "created_at")
+    list_filter = ("state", "kind")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

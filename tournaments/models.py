@@ -307,6 +307,88 @@ class RoundTarget(models.Model):
         constraints = [models.UniqueConstraint(fields=["round", "day"], name="round_target_unique")]
 
 
+class UploadKind(models.TextChoices):
+    TRAINING = "training", "training"
+    VALIDATION = "validation", "validation"
+    LIVE = "live", "live"
+    TARGET = "target", "target"
+
+
+class UploadState(models.TextChoices):
+    # Stored; the check in the sandbox has not finished. Nothing of it is in force yet.
+    PROCESSING = "processing", "processing"
+    # Checked and in force: it became `dataset` (a data file) or the day's RoundTarget.
+    READY = "ready", "ready"
+    # Refused (`error_code`, `error_message`, `error_details`); the version in force stays.
+    REJECTED = "rejected", "rejected"
+
+
+class SponsorUpload(models.Model):
+    """A sponsor's data file (training, validation, a round's live data, a day's target) from
+    the moment it is stored until its check has finished (services/uploads.py).
+
+    DatasetVersion and RoundTarget rows exist only for files that passed: a processing or
+    rejected upload is never a round's live data nor a score day's target, so nothing that
+    reads those (opening, scoring, downloads, the audit) needs to know about this row.
+    """
+
+    tournament = models.ForeignKey(Tournament, on_delete=models.CASCADE, related_name="uploads")
+    # Live data and targets belong to a round; training and validation data do not.
+    round = models.ForeignKey(
+        "Round", null=True, blank=True, on_delete=models.CASCADE, related_name="uploads"
+    )
+    kind = models.CharField(max_length=16, choices=UploadKind.choices)
+    day = models.PositiveSmallIntegerField(null=True, blank=True)  # targets only
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    cid = models.CharField(max_length=100)
+    filename = models.CharField(max_length=200)
+    size_bytes = models.PositiveBigIntegerField()
+    state = models.CharField(
+        max_length=16, choices=UploadState.choices, default=UploadState.PROCESSING
+    )
+    error_code = models.CharField(max_length=40, blank=True)
+    error_message = models.TextField(blank=True)
+    error_details = models.JSONField(null=True, blank=True)
+    rows = models.PositiveIntegerField(null=True, blank=True)  # known once ready
+    # The version it became; null for targets, and once a later upload replaced a scheduled
+    # round's live data (that version is deleted).
+    dataset = models.OneToOneField(
+        DatasetVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="upload"
+    )
+    # Checks started: bounded (ARENA_UPLOAD_CHECK_ATTEMPTS) so that a file whose check never
+    # finishes is refused instead of retried forever.
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # While processing: when the scheduler's sweep sends the check again if it has not
+    # finished by then (the task was lost, or its worker died).
+    retry_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+    checked_at = models.DateTimeField(null=True, blank=True)  # ready or rejected since
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["state", "retry_at"], name="upload_state_retry"),
+            models.Index(fields=["tournament", "-created_at"], name="upload_tournament_recent"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(kind="target", day__isnull=False, round__isnull=False)
+                    | models.Q(kind="live", day__isnull=True, round__isnull=False)
+                    | models.Q(kind__in=["training", "validation"], day__isnull=True, round__isnull=True)
+                ),
+                name="upload_round_and_day_fit_kind",
+            )
+        ]
+
+    def __str__(self) -> str:
+        where = f" round {self.round.number}" if self.round_id else ""
+        day = f" day {self.day}" if self.day else ""
+        return f"{self.tournament.slug} {self.kind}{where}{day} upload {self.pk} ({self.state})"
+
+
 class ScoreDay(models.Model):
     """Round-level results of one score day."""
 

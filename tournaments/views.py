@@ -28,8 +28,17 @@ from tournaments.forms import (
     TargetUploadForm,
     TournamentCreateForm,
 )
-from tournaments.models import ModelSlot, Round, RoundState, Tournament, TournamentKind
-from tournaments.services.datasets import dataset_upload, round_target_upload
+from tournaments.models import (
+    ModelSlot,
+    Round,
+    RoundState,
+    SponsorUpload,
+    Tournament,
+    TournamentKind,
+    UploadKind,
+    UploadState,
+)
+from tournaments.services.datasets import dataset_upload_receive, round_target_upload_receive
 from tournaments.services.model_slots import model_create, stake_deposit, stake_release
 from tournaments.services.submissions import submission_upload
 from tournaments.services.tournaments import tournament_launch
@@ -225,14 +234,15 @@ def tournament_dashboard(request: HttpRequest, slug: str) -> HttpResponse:
 def _run_form(
     request: HttpRequest,
     form,
-    action: Callable[[dict], str],
+    action: Callable[[dict], str | None],
     *,
     done: HttpResponse,
     again: Callable[[int], HttpResponse],
 ) -> HttpResponse:
     """The shape of every form post: validate, call one service through `action` (which
-    returns the success message), then `done`; otherwise `again` re-renders the page with
-    the form's errors and the service's status (400, 409, 413…)."""
+    returns the success message, or None if it said how it went itself), then `done`;
+    otherwise `again` re-renders the page with the form's errors and the service's status
+    (400, 409, 413…)."""
     status = 400
     if form.is_valid():
         try:
@@ -240,9 +250,38 @@ def _run_form(
         except ArenaError as exc:
             status = _reject(form, exc)
         else:
-            messages.success(request, message)
+            if message:
+                messages.success(request, message)
             return done
     return again(status)
+
+
+def _report_upload(request: HttpRequest, upload: SponsorUpload) -> None:
+    """Say how a sponsor's upload went: usually still being checked (the dashboard lists it
+    until it is ready or rejected); where tasks run in-process, already one or the other."""
+    if upload.kind == UploadKind.TARGET:
+        what = f"Target for round {upload.round.number}, day {upload.day}"
+    elif upload.kind == UploadKind.LIVE:
+        what = f"Live data for round {upload.round.number}"
+    else:
+        what = f"{upload.kind.capitalize()} data"
+    if upload.state == UploadState.READY:
+        if upload.kind == UploadKind.TARGET:
+            messages.success(request, f"{what} stored.")
+        elif upload.kind == UploadKind.LIVE:
+            messages.success(request, f"{what} stored: {upload.rows:,} rows.")
+        else:
+            messages.success(request, f"{what} v{upload.dataset.version} stored: {upload.rows:,} rows.")
+    elif upload.state == UploadState.REJECTED:
+        messages.error(
+            request, f"{what} ({upload.filename}) was refused: {upload.error_message}"
+        )
+    else:
+        messages.success(
+            request,
+            f"{what} received ({upload.filename}, {upload.size_bytes:,} bytes): it is being "
+            "checked and takes effect once it is ready. Its state is under “Uploads” below.",
+        )
 
 
 @login_required
@@ -251,12 +290,12 @@ def dashboard_dataset_upload(request: HttpRequest, slug: str) -> HttpResponse:
     tournament = _tournament(slug)
     form = DatasetUploadForm(request.POST, request.FILES)
 
-    def upload(data: dict) -> str:
-        dataset = dataset_upload(
+    def upload(data: dict) -> None:
+        upload = dataset_upload_receive(
             tournament=tournament, by=request.user, kind=data["kind"],
             data=data["file"].read(), filename=data["file"].name,
         )
-        return f"{dataset.kind.capitalize()} data v{dataset.version} stored: {dataset.rows:,} rows."
+        _report_upload(request, upload)
 
     return _run_form(
         request, form, upload, done=redirect("tournament-dashboard", slug=slug),
@@ -271,12 +310,12 @@ def dashboard_live_upload(request: HttpRequest, slug: str) -> HttpResponse:
     rounds = selectors.rounds_awaiting_live_data(tournament=tournament)
     form = LiveDataUploadForm(request.POST, request.FILES, rounds=rounds)
 
-    def upload(data: dict) -> str:
-        dataset = dataset_upload(
+    def upload(data: dict) -> None:
+        upload = dataset_upload_receive(
             tournament=tournament, by=request.user, kind="live", round=data["round"],
             data=data["file"].read(), filename=data["file"].name,
         )
-        return f"Live data for round {data['round'].number} stored: {dataset.rows:,} rows."
+        _report_upload(request, upload)
 
     return _run_form(
         request, form, upload, done=redirect("tournament-dashboard", slug=slug),
@@ -291,12 +330,12 @@ def dashboard_target_upload(request: HttpRequest, slug: str) -> HttpResponse:
     rounds = selectors.rounds_awaiting_targets(tournament=tournament)
     form = TargetUploadForm(request.POST, request.FILES, rounds=rounds)
 
-    def upload(data: dict) -> str:
-        round_target_upload(
+    def upload(data: dict) -> None:
+        upload = round_target_upload_receive(
             round=data["round"], by=request.user, day=data["day"],
             data=data["file"].read(), filename=data["file"].name,
         )
-        return f"Target for round {data['round'].number}, day {data['day']} stored."
+        _report_upload(request, upload)
 
     return _run_form(
         request, form, upload, done=redirect("tournament-dashboard", slug=slug),

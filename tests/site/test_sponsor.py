@@ -1,4 +1,8 @@
-"""Sponsors: create a tournament through the form, run it from the dashboard; others get 403."""
+"""Sponsors: create a tournament through the form, run it from the dashboard; others get 403.
+
+A file sent from the dashboard is stored and answered at once; the dashboard lists it as
+`processing` until its check (`check_uploads`, the Celery task) makes it ready — in force —
+or rejected, with the reason."""
 
 from datetime import timedelta
 
@@ -10,7 +14,14 @@ from django.utils import timezone
 
 from tests.builders import csv_bytes, make_frame, sealed_predictions
 from tournaments.fields import tokens_to_wei
-from tournaments.models import DatasetKind, DatasetVersion, RoundState, RoundTarget, Tournament
+from tournaments.models import (
+    DatasetKind,
+    DatasetVersion,
+    RoundState,
+    RoundTarget,
+    SponsorUpload,
+    Tournament,
+)
 from tournaments.services.lifecycle import round_close
 from tournaments.services.submissions import submission_upload
 
@@ -176,43 +187,96 @@ def test_dashboard_uploads_are_for_the_sponsor_only(login, stranger, tournament,
     assert not RoundTarget.objects.exists()
 
 
-def test_sponsor_uploads_live_data_and_the_round_can_open(login, sponsor, tournament, live_frame):
+def _upload_row(page: str, upload: SponsorUpload) -> str:
+    """The dashboard's row for `upload` (its <tr> … </tr>)."""
+    start = page.index(f'<tr id="upload-{upload.pk}"')
+    return page[start : page.index("</tr>", start)]
+
+
+def test_sponsor_uploads_live_data_and_the_round_can_open(
+    login, sponsor, tournament, live_frame, check_uploads
+):
     rnd = tournament.rounds.get(number=1)
     client = login(sponsor)
+    data = csv_bytes(live_frame)
     response = client.post(
         reverse("dashboard-live-upload", args=["weather"]),
-        {"round": rnd.pk, "file": SimpleUploadedFile("live.csv", csv_bytes(live_frame))},
+        {"round": rnd.pk, "file": SimpleUploadedFile("live.csv", data)},
     )
     assert response.status_code == 302
+    page = client.get(response.url).text
+    assert (
+        f"Live data for round 1 received (live.csv, {len(data):,} bytes): it is being checked "
+        "and takes effect once it is ready."
+    ) in page
+    upload = SponsorUpload.objects.get(kind="live")
+    row = _upload_row(page, upload)
+    assert '<span class="badge state-processing">processing</span>' in row
+    assert "being checked" in row and "round 1" in row
+    # The round's live data is still missing (and being checked): it cannot open on it yet.
+    assert not DatasetVersion.objects.filter(round=rnd).exists()
+    assert '<span class="badge state-missing">missing</span> <span class="badge state-processing">checking</span>' in page
+
+    check_uploads()
     live = DatasetVersion.objects.get(round=rnd)
     assert (live.kind, live.rows) == (DatasetKind.LIVE, 50)
-    assert "Live data for round 1 stored: 50 rows." in client.get(response.url).text
+    page = client.get(response.url).text
+    row = _upload_row(page, upload)
+    assert '<span class="badge state-ready">ready</span>' in row and "v1, 50 rows" in row
+    assert "checking" not in page
 
 
-def test_duplicate_ids_are_rejected_with_the_first_ids(login, sponsor, tournament):
+def test_duplicate_ids_are_rejected_with_the_first_ids(login, sponsor, tournament, check_uploads):
     frame = make_frame()
     frame.loc[3, "id"] = "id000"
     frame.loc[4, "id"] = "id001"
-    response = login(sponsor).post(
+    client = login(sponsor)
+    response = client.post(
         reverse("dashboard-dataset-upload", args=["weather"]),
         {"kind": "validation", "file": SimpleUploadedFile("v.csv", csv_bytes(frame))},
     )
-    assert response.status_code == 400
-    assert "2 duplicate id(s); first: id000, id001" in response.text
-    assert "First offending ids: id000, id001" in response.text
+    assert response.status_code == 302
+    (upload,) = check_uploads()
+    assert (upload.state, upload.error_code) == ("rejected", "invalid")
+    assert upload.error_details == {"duplicate_ids": 2, "first": ["id000", "id001"]}
+    row = _upload_row(client.get(response.url).text, upload)
+    assert '<span class="badge state-rejected">rejected</span>' in row
+    assert "<code>invalid</code>: 2 duplicate id(s); first: id000, id001" in row
     assert not DatasetVersion.objects.filter(kind="validation").exists()
 
 
-def test_validation_data_upload(login, sponsor, tournament):
+def test_validation_data_upload(login, sponsor, tournament, check_uploads):
     response = login(sponsor).post(
         reverse("dashboard-dataset-upload", args=["weather"]),
         {"kind": "validation", "file": SimpleUploadedFile("v.csv", csv_bytes(make_frame(seed=3)))},
     )
     assert response.status_code == 302
+    assert not DatasetVersion.objects.filter(kind="validation").exists()
+    check_uploads()
     assert DatasetVersion.objects.get(kind="validation").version == 1
 
 
-def test_targets_for_a_closed_round(login, sponsor, open_round, model, live_ids):
+@pytest.mark.django_db(transaction=True)
+def test_an_upload_checked_in_process_says_how_it_went(login, sponsor, tournament):
+    # Where tasks run in the web process (the embedded profile: Celery eager), the task runs
+    # as the upload's row is committed, so the page answers with the outcome: ready, or
+    # refused and why. (A real commit: this test's transaction is not rolled back.)
+    client = login(sponsor)
+    url = reverse("dashboard-dataset-upload", args=["weather"])
+    good = client.post(
+        url, {"kind": "validation", "file": SimpleUploadedFile("v.csv", csv_bytes(make_frame(seed=3)))}
+    )
+    assert "Validation data v1 stored: 50 rows." in client.get(good.url).text
+    bad = client.post(
+        url,
+        {"kind": "validation", "file": SimpleUploadedFile("v.csv", b"id,era,feature_0\nx,\xff,1\n")},
+    )
+    page = client.get(bad.url).text
+    assert '<li class="message error">Validation data (v.csv) was refused: could not read v.csv' in page
+    assert DatasetVersion.objects.get(kind="validation").version == 1
+
+
+def test_targets_for_a_closed_round(login, sponsor, open_round, model, live_ids, check_uploads):
     data = sealed_predictions(open_round, model, live_ids)
     submission_upload(model=model, by=model.owner, data=data, filename="p.csv.sealed")
     round_close(round=open_round, now=open_round.closes_at + timedelta(seconds=1))
@@ -229,17 +293,30 @@ def test_targets_for_a_closed_round(login, sponsor, open_round, model, live_ids)
         },
     )
     assert response.status_code == 302
+    assert "checking day 1" in client.get(response.url).text
+    assert not RoundTarget.objects.exists()
+    check_uploads()
     assert list(RoundTarget.objects.values_list("day", "rows")) == [(1, 50)]
     assert "days 1" in client.get(reverse("tournament-dashboard", args=["weather"])).text
 
     short = pd.DataFrame({"id": live_ids[:40], "target": [0.1, 0.9] * 20})
-    rejected = client.post(
+    sent = client.post(
         reverse("dashboard-target-upload", args=["weather"]),
         {"round": open_round.pk, "day": 2, "file": SimpleUploadedFile("t.csv", csv_bytes(short))},
     )
-    assert rejected.status_code == 400
-    assert "10 live id(s) missing; first: live040" in rejected.text
+    assert sent.status_code == 302
+    (rejected,) = check_uploads()
+    row = _upload_row(client.get(sent.url).text, rejected)
+    assert "target · round 1, day 2" in row
+    assert "<code>invalid</code>: 10 live id(s) missing; first: live040" in row
     assert RoundTarget.objects.count() == 1
+
+    # Refusals that need no reading of the file are answered at once, as before.
+    early = client.post(
+        reverse("dashboard-target-upload", args=["weather"]),
+        {"round": open_round.pk, "day": 3, "file": SimpleUploadedFile("t.csv", csv_bytes(short))},
+    )
+    assert early.status_code == 400
 
 
 def test_dashboard_shows_submission_counts(login, sponsor, open_round, model, live_ids):

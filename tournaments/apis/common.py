@@ -1,6 +1,7 @@
 """Lookups and output serializers shared by the tournament API modules."""
 
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.api_tools import SecondsField, TokensField, WeiField
@@ -10,7 +11,10 @@ from tournaments.models import (
     ModelSlot,
     Round,
     RoundState,
+    SponsorUpload,
     Tournament,
+    UploadKind,
+    UploadState,
 )
 
 TAG_TOURNAMENTS = ["tournaments"]
@@ -119,6 +123,59 @@ class DatasetOutputSerializer(serializers.Serializer):
         path = reverse("api-dataset-download", kwargs={"dataset_id": dataset.id})
         request = self.context.get("request")
         return request.build_absolute_uri(path) if request is not None else path
+
+
+class UploadErrorSerializer(serializers.Serializer):
+    code = serializers.CharField(
+        help_text="why the file was refused, e.g. `invalid`, `too_large`, `unreadable_file`, "
+        "`too_slow`, `decoder_crashed`, `conflict`, `check_failed`"
+    )
+    message = serializers.CharField()
+    details = serializers.JSONField(allow_null=True, help_text="e.g. the first offending ids")
+
+
+class UploadOutputSerializer(serializers.Serializer):
+    """A sponsor's upload: `processing` until its check has finished, then `ready` (in force)
+    or `rejected` (with `error`)."""
+
+    id = serializers.IntegerField()
+    url = serializers.SerializerMethodField(help_text="where to poll this upload's state")
+    tournament = serializers.CharField(source="tournament.slug")
+    kind = serializers.ChoiceField(choices=UploadKind.choices)
+    round = serializers.IntegerField(source="round.number", allow_null=True, default=None)
+    day = serializers.IntegerField(allow_null=True, help_text="targets: the score day")
+    filename = serializers.CharField()
+    size_bytes = serializers.IntegerField()
+    cid = serializers.CharField(help_text="content id (CIDv1, sha2-256) of the file's bytes")
+    state = serializers.ChoiceField(choices=UploadState.choices)
+    error = serializers.SerializerMethodField(help_text="why it was rejected; null otherwise")
+    rows = serializers.IntegerField(allow_null=True, help_text="once ready")
+    dataset = DatasetOutputSerializer(
+        allow_null=True,
+        help_text="data files: the version it became once ready (null for targets, and once "
+        "a later upload replaced a scheduled round's live data)",
+    )
+    attempts = serializers.IntegerField(help_text="checks started so far")
+    created_at = serializers.DateTimeField()
+    checked_at = serializers.DateTimeField(allow_null=True, help_text="when it became ready or rejected")
+
+    def get_url(self, upload: SponsorUpload) -> str:
+        return upload_url(upload, self.context.get("request"))
+
+    @extend_schema_field(UploadErrorSerializer(allow_null=True))
+    def get_error(self, upload: SponsorUpload) -> dict | None:
+        if upload.state != UploadState.REJECTED:
+            return None
+        return {
+            "code": upload.error_code,
+            "message": upload.error_message,
+            "details": upload.error_details,
+        }
+
+
+def upload_url(upload: SponsorUpload, request=None) -> str:
+    path = reverse("api-upload", kwargs={"slug": upload.tournament.slug, "upload_id": upload.id})
+    return request.build_absolute_uri(path) if request is not None else path
 
 
 class ModelOutputSerializer(serializers.Serializer):

@@ -94,6 +94,13 @@ class PayoutSerializer(serializers.Serializer):
     settled_at = serializers.DateTimeField(allow_null=True)
 
 
+class RoundTargetSerializer(serializers.Serializer):
+    day = serializers.IntegerField()
+    cid = serializers.CharField(help_text="content id of the target file")
+    rows = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+
+
 class RoundDetailApi(APIView):
     class OutputSerializer(RoundOutputSerializer):
         tournament = serializers.CharField(source="tournament.slug")
@@ -102,7 +109,17 @@ class RoundDetailApi(APIView):
         counts = RoundCountsSerializer()
         mean_corr = serializers.FloatField(allow_null=True, help_text="mean CORR, latest day")
         score_days = ScoreDaySerializer(many=True, help_text="the meta-model per score day")
-        live_dataset = DatasetOutputSerializer(allow_null=True, help_text="once the round opens")
+        live_dataset = DatasetOutputSerializer(
+            allow_null=True,
+            help_text="once the round opens (always live data whose check passed: a round "
+            "opens only on live data that is ready)",
+        )
+        targets = RoundTargetSerializer(
+            many=True,
+            help_text="the score days' targets in force (files whose check passed; a day is "
+            "scored only against one). The sponsor sees uploads still being checked or "
+            "rejected at `GET /api/tournaments/{slug}/uploads?round=N`",
+        )
         scores = RoundScoreSerializer(many=True, help_text="each model's latest score day")
         payouts = PayoutSerializer(many=True, help_text="once the round is resolved")
         public_key = serializers.CharField(
@@ -131,7 +148,8 @@ class RoundDetailApi(APIView):
         errors=[404],
         description="State and times, the rules frozen at open, every transition with its "
         "time, submission counts, the meta-model's CORR per score day, and once scored each "
-        "model's latest scores (payouts once resolved). Encryption: `public_key` from open, "
+        "model's latest scores (payouts once resolved), and the score days' targets in force. "
+        "Encryption: `public_key` from open, "
         "`commitments_root` from close, `private_key` once resolved.",
     )
     def get(self, request: Request, slug: str, number: int) -> Response:
@@ -150,6 +168,7 @@ class RoundDetailApi(APIView):
             "score_days": page["score_days"],
             # A scheduled round's live data stays the sponsor's until the round opens.
             "live_dataset": page["live_dataset"] if round.state != RoundState.SCHEDULED else None,
+            "targets": page["targets"],
             "scores": page["scores"],
             "payouts": page["payouts"],
         } | page["encryption"]

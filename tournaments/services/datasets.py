@@ -1,28 +1,45 @@
 """Data uploads by sponsors: training/validation data, each round's live data and targets.
 
-Every file is read and checked in the sandbox (tournaments.services.decoding) before anything
-is stored: a file that breaks the reader is refused with the reason, and the version in force
-stays in force."""
+Who may send what (the tournament's sponsor; never a DEX tournament's, whose data comes from
+its pools), the size limit, the storage quota and the round's state are checked when the
+file arrives, before anything is stored. The file itself is read and checked in the sandbox
+(tournaments.services.decoding) by the upload pipeline (tournaments.services.uploads): a file
+that breaks the reader is refused with the reason, and the version in force stays in force.
+
+Two ways in, one pipeline:
+
+* `dataset_upload_receive` / `round_target_upload_receive` store the file and answer at once
+  with its SponsorUpload row in `processing`; a Celery task checks it (the API and the site).
+* `dataset_upload` / `round_target_upload` store it and run the same check inline, returning
+  the DatasetVersion / RoundTarget or raising the refusal, as uploads always did: for callers
+  that need the result now — the DEX market (market=True), the demo, a tournament's launch
+  with its first training file, tests' fixtures and the load scripts.
+"""
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import transaction
-from django.db.models import Max
 
-from tournaments.blobs import blob_store
 from tournaments.errors import Conflict, InvalidInput, NotAllowed, TooLarge
 from tournaments.models import (
     DatasetKind,
     DatasetVersion,
     Round,
-    RoundState,
     RoundTarget,
+    SponsorUpload,
     Tournament,
     TournamentKind,
+    UploadKind,
+    UploadState,
 )
-from tournaments.selectors import live_ids
-from tournaments.services.decoding import sponsor_file_checked
 from tournaments.services.storage import check_sponsor_storage
+from tournaments.services.uploads import (
+    check_pending_uploads,
+    discard_unused_blob,
+    live_data_replaceable,
+    target_day_open,
+    upload_check,
+    upload_receive,
+)
 
 
 def _sponsor_only(tournament: Tournament, by: User, *, market: bool) -> None:
@@ -44,6 +61,111 @@ def _check_size(data: bytes) -> None:
         raise TooLarge(f"file is {len(data)} bytes; the limit is {limit} bytes")
 
 
+def _dataset_receive(
+    *,
+    tournament: Tournament,
+    by: User,
+    kind: str,
+    data: bytes,
+    filename: str,
+    round: Round | None,
+    market: bool,
+    dispatch: bool,
+) -> SponsorUpload:
+    _sponsor_only(tournament, by, market=market)
+    if not market:
+        check_sponsor_storage(sponsor=tournament.sponsor, adding=len(data))
+    if kind not in DatasetKind.values:
+        raise InvalidInput(f"unknown data set kind {kind!r}: use {', '.join(DatasetKind.values)}")
+    if (kind == DatasetKind.LIVE) != (round is not None):
+        raise InvalidInput("live data is uploaded for a round; training/validation data is not")
+    if round is not None:
+        if round.tournament_id != tournament.id:
+            raise InvalidInput("that round belongs to another tournament")
+        # Refused before anything is stored; checked again when the file applies.
+        live_data_replaceable(Round.objects.get(pk=round.pk))
+    _check_size(data)
+    if not market:
+        check_pending_uploads(sponsor=tournament.sponsor)
+    return upload_receive(
+        tournament=tournament,
+        by=by,
+        kind=kind,
+        data=data,
+        filename=filename,
+        round=round,
+        dispatch=dispatch,
+    )
+
+
+def _target_receive(
+    *, round: Round, by: User, day: int, data: bytes, filename: str, market: bool, dispatch: bool
+) -> SponsorUpload:
+    _sponsor_only(round.tournament, by, market=market)
+    # Refused before anything is stored; checked again when the file applies.
+    target_day_open(Round.objects.select_related("tournament").get(pk=round.pk), day)
+    _check_size(data)
+    if not market:
+        check_pending_uploads(sponsor=round.tournament.sponsor)
+    return upload_receive(
+        tournament=round.tournament,
+        by=by,
+        kind=UploadKind.TARGET,
+        data=data,
+        filename=filename,
+        round=round,
+        day=day,
+        dispatch=dispatch,
+    )
+
+
+def dataset_upload_receive(
+    *,
+    tournament: Tournament,
+    by: User,
+    kind: str,
+    data: bytes,
+    filename: str,
+    round: Round | None = None,
+) -> SponsorUpload:
+    """Store a data file and send it to be checked; returns its upload, `processing` (or,
+    where tasks run in-process, already ready or rejected). Live data belongs to a
+    scheduled round. Who, what, size, quota and round state are refused here, at once."""
+    return _dataset_receive(
+        tournament=tournament,
+        by=by,
+        kind=kind,
+        data=data,
+        filename=filename,
+        round=round,
+        market=False,
+        dispatch=True,
+    )
+
+
+def round_target_upload_receive(
+    *, round: Round, by: User, day: int, data: bytes, filename: str
+) -> SponsorUpload:
+    """Store the target for score day `day` and send it to be checked (as
+    dataset_upload_receive). Once scored, a day's target cannot change."""
+    return _target_receive(
+        round=round, by=by, day=day, data=data, filename=filename, market=False, dispatch=True
+    )
+
+
+def _checked_now(upload: SponsorUpload) -> SponsorUpload:
+    """Run the pipeline's check inline; raise the refusal (nothing of the file is kept)."""
+    upload, refusal = upload_check(upload_id=upload.pk, raise_failures=True)
+    if refusal is not None:
+        # Now, not after the commit: a caller's transaction that this refusal rolls back
+        # (a tournament's launch) would otherwise leave the bytes behind.
+        discard_unused_blob(upload.cid)
+        raise refusal
+    if upload.state != UploadState.READY:  # pragma: no cover - a fresh row is ours alone
+        raise Conflict(f"upload {upload.pk} is {upload.state}", code="upload_not_ready")
+    return upload
+
+
 def dataset_upload(
     *,
     tournament: Tournament,
@@ -54,76 +176,30 @@ def dataset_upload(
     round: Round | None = None,
     market: bool = False,
 ) -> DatasetVersion:
-    """Check, store and register a data file. Live data belongs to a scheduled round.
+    """Check, store and register a data file now (the synchronous path, see the module
+    docstring). Live data belongs to a scheduled round.
     `market`: the platform uploading a DEX tournament's data from its pools."""
-    _sponsor_only(tournament, by, market=market)
-    if not market:
-        check_sponsor_storage(sponsor=tournament.sponsor, adding=len(data))
-    if kind not in DatasetKind.values:
-        raise InvalidInput(f"unknown data set kind {kind!r}: use {', '.join(DatasetKind.values)}")
-    if (kind == DatasetKind.LIVE) != (round is not None):
-        raise InvalidInput("live data is uploaded for a round; training/validation data is not")
-    if round is not None and round.tournament_id != tournament.id:
-        raise InvalidInput("that round belongs to another tournament")
-    _check_size(data)
-    summary = sponsor_file_checked(
-        job="dataset",
-        context={"filename": filename, "require_target": kind != DatasetKind.LIVE},
+    upload = _dataset_receive(
+        tournament=tournament,
+        by=by,
+        kind=kind,
         data=data,
+        filename=filename,
+        round=round,
+        market=market,
+        dispatch=False,
     )
-    cid = blob_store().put(data)
-    with transaction.atomic():
-        if round is not None:
-            round = Round.objects.select_for_update().get(pk=round.pk)
-            if round.state != RoundState.SCHEDULED:
-                raise Conflict(f"round {round.number} is {round.state}: live data is fixed once it opens")
-            # Replacing a scheduled round's live data: the old row goes, the blob stays.
-            DatasetVersion.objects.filter(round=round).delete()
-        last = (
-            DatasetVersion.objects.select_for_update()
-            .filter(tournament=tournament, kind=kind)
-            .aggregate(v=Max("version"))["v"]
-        )
-        return DatasetVersion.objects.create(
-            tournament=tournament,
-            kind=kind,
-            round=round,
-            version=(last or 0) + 1,
-            cid=cid,
-            filename=filename,
-            size_bytes=len(data),
-            rows=summary["rows"],
-            n_features=len(summary["feature_names"]),
-            n_eras=summary["n_eras"],
-            feature_names=summary["feature_names"],
-            has_target=summary["has_target"],
-        )
+    return _checked_now(upload).dataset
 
 
 def round_target_upload(
     *, round: Round, by: User, day: int, data: bytes, filename: str, market: bool = False
 ) -> RoundTarget:
-    """Register the target for score day `day`; once scored, a day's target cannot change.
-    `market`: the platform taking a DEX round's target from its pools."""
-    _sponsor_only(round.tournament, by, market=market)
-    _check_size(data)
-    checked = sponsor_file_checked(
-        job="targets", context={"filename": filename, "live_ids": live_ids(round=round)}, data=data
+    """Register the target for score day `day` now (the synchronous path); once scored, a
+    day's target cannot change. `market`: the platform taking a DEX round's target from its
+    pools."""
+    upload = _target_receive(
+        round=round, by=by, day=day, data=data, filename=filename, market=market, dispatch=False
     )
-    with transaction.atomic():
-        # Decide on the round's current state under its row lock, not on the caller's copy.
-        round = Round.objects.select_for_update().get(pk=round.pk)
-        if not 1 <= day <= round.total_score_days:
-            raise InvalidInput(f"day must be between 1 and {round.total_score_days}")
-        if round.state in (RoundState.SCHEDULED, RoundState.OPEN):
-            raise Conflict(f"round {round.number} is {round.state}: targets come after it closes")
-        if round.state in (RoundState.RESOLVED, RoundState.SETTLED):
-            # Resolved early (a target overdue, lifecycle.round_resolve) or in full.
-            raise Conflict(f"round {round.number} is {round.state}: its targets can no longer change")
-        if day <= round.scored_days:
-            raise Conflict(f"day {day} of round {round.number} is already scored")
-        cid = blob_store().put(data)
-        target, _ = RoundTarget.objects.update_or_create(
-            round=round, day=day, defaults={"cid": cid, "rows": checked["rows"]}
-        )
-    return target
+    _checked_now(upload)
+    return RoundTarget.objects.get(round_id=upload.round_id, day=upload.day)

@@ -30,6 +30,7 @@ from tournaments.services.lifecycle import (
     round_settle,
     target_overdue_at,
 )
+from tournaments.services.uploads import sponsor_uploads_resume
 
 log = logging.getLogger("arena.scheduler")
 
@@ -122,12 +123,22 @@ def _in_play(tournaments: list[Tournament] | None):
     return qs if tournaments is None else qs.filter(pk__in=[t.pk for t in tournaments])
 
 
+def _resume_uploads(now: datetime, report: TickReport) -> None:
+    """Send the check again for sponsor uploads whose check was lost (services/uploads.py)."""
+    try:
+        if sent := sponsor_uploads_resume(now=now):
+            report.actions.append(f"sent {sent} upload check(s) again")
+    except Exception:  # noqa: BLE001 - the rounds go on; the sweep runs again next tick
+        log.exception("could not resume the uploads still processing")
+
+
 def scheduler_tick(
     *, now: datetime, tournaments: list[Tournament] | None = None, max_steps: int = 1000
 ) -> TickReport:
     """Advance every due round of the active tournaments (or only of `tournaments`)."""
     report = TickReport()
     _index_chain(report)
+    _resume_uploads(now, report)
     for tournament in _in_play(tournaments):
         try:
             if tournament.state == TournamentState.ACTIVE and round_schedule_next(tournament=tournament, now=now):

@@ -5,7 +5,8 @@
   Their rows stay — with `purged_at` set — so the submission history and every signed
   receipt remain valid statements of what was received and when.
 * A sponsor's data files count against ARENA_SPONSOR_STORAGE_BYTES over all their
-  tournaments; an upload that would pass it is refused before it is stored.
+  tournaments, and so do their files still being checked (any kind: those bytes are on
+  disk too); an upload that would pass it is refused before it is stored.
 
 An envelope's bytes may be named by more than one row (a client that retried an upload sends
 the same bytes again), so a blob is deleted only when no row that still needs it names it.
@@ -27,8 +28,10 @@ from tournaments.models import (
     Round,
     RoundState,
     RoundTarget,
+    SponsorUpload,
     Submission,
     TournamentKind,
+    UploadState,
 )
 
 log = logging.getLogger("arena.storage")
@@ -56,6 +59,11 @@ def round_purge_uncounted(*, round: Round, now: datetime) -> int:
     )
     still_needed |= set(DatasetVersion.objects.filter(cid__in=cids).values_list("cid", flat=True))
     still_needed |= set(RoundTarget.objects.filter(cid__in=cids).values_list("cid", flat=True))
+    still_needed |= set(
+        SponsorUpload.objects.filter(cid__in=cids)
+        .exclude(state=UploadState.REJECTED)
+        .values_list("cid", flat=True)
+    )
     store = blob_store()
     freed = 0
     for cid in sorted(cids - still_needed):
@@ -68,14 +76,21 @@ def round_purge_uncounted(*, round: Round, now: datetime) -> int:
 
 
 def sponsor_storage_used(*, sponsor: User) -> int:
-    """Bytes of the data files a sponsor has uploaded, over all their tournaments (the DEX
-    market's files, which the platform writes from the pools, are not theirs to count)."""
+    """Bytes of the data files a sponsor has uploaded, over all their tournaments, and of
+    their files still being checked (the DEX market's files, which the platform writes from
+    the pools, are not theirs to count). A file that became ready counts once, as its
+    DatasetVersion; a rejected one not at all (its bytes are deleted)."""
     used = (
         DatasetVersion.objects.filter(tournament__sponsor=sponsor)
         .exclude(tournament__kind=TournamentKind.DEX)
         .aggregate(total=Sum("size_bytes"))["total"]
     )
-    return int(used or 0)
+    pending = (
+        SponsorUpload.objects.filter(tournament__sponsor=sponsor, state=UploadState.PROCESSING)
+        .exclude(tournament__kind=TournamentKind.DEX)
+        .aggregate(total=Sum("size_bytes"))["total"]
+    )
+    return int(used or 0) + int(pending or 0)
 
 
 def check_sponsor_storage(*, sponsor: User, adding: int) -> None:
