@@ -12,6 +12,8 @@ from django.db import models
 
 TOKEN_DECIMALS = 18
 WEI_PER_TOKEN = 10**TOKEN_DECIMALS
+# The most wei a token contract can count (uint256); 78 digits, so it fits WeiField's column.
+MAX_WEI = 2**256 - 1
 
 
 def tokens_to_wei(tokens: Decimal | int | str) -> int:

@@ -55,6 +55,23 @@ def test_unknown_api_paths_are_json_404s(api, method):
     }
 
 
+@pytest.mark.parametrize(
+    "path", ["/api/models/1%0A/scores", "/api/tournaments/a%0Ab/market", "/api/%0A"]
+)
+def test_a_path_with_an_encoded_newline_is_a_json_404_too(api, path):
+    # Found by tests/api/test_schemathesis.py: "." in the catch-all pattern did not match "\n",
+    # so these fell through to the site's HTML 404 page.
+    response = api.get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    decoded = path.replace("%0A", "\n")
+    assert response.json()["error"] == {
+        "code": "not_found",
+        "message": f"no API endpoint at {decoded}; the endpoints are listed at /api/docs/",
+        "details": None,
+    }
+
+
 def test_trailing_slash_is_not_an_endpoint(api, tournament):
     response = api.get("/api/tournaments/")
     assert response.status_code == 404
@@ -87,6 +104,24 @@ def test_session_writes_need_the_csrf_token(modeler, tournament):
     assert response.json()["error"] == {
         "code": "forbidden", "message": "CSRF Failed: CSRF cookie not set.", "details": None
     }
+
+
+def test_a_body_without_a_content_type_is_a_documented_415(api, key_client, sponsor, open_round):
+    # Found by tests/api/test_schemathesis.py: DRF answers 415 before the view runs, and no
+    # operation that takes a body documented it.
+    response = key_client(sponsor, "sponsor").generic(
+        "POST", "/api/tournaments/weather/rounds/1/targets/1", b"id,target\n", content_type=""
+    )
+    assert response.status_code == 415
+    assert response.json()["error"] == {
+        "code": "unsupported_media_type",
+        "message": 'Unsupported media type "" in request.',
+        "details": None,
+    }
+    paths = api.get("/api/schema/?format=json").json()["paths"]
+    with_body = [op for ops in paths.values() for op in ops.values() if "requestBody" in op]
+    assert len(with_body) >= 10
+    assert all("415" in op["responses"] for op in with_body)
 
 
 def test_429_when_throttled(api, tournament, monkeypatch):
@@ -145,7 +180,7 @@ def test_schema_endpoint_lists_every_endpoint(api):
     assert file_field == {"type": "string", "format": "binary"}
     raw_body = upload["requestBody"]["content"]["application/octet-stream"]["schema"]
     assert raw_body == {"type": "string", "format": "binary"}
-    assert set(upload["responses"]) == {"201", "400", "401", "403", "404", "409", "413"}
+    assert set(upload["responses"]) == {"201", "400", "401", "403", "404", "409", "413", "415"}
     assert upload["security"] == [{"apiKey": []}, {"cookieAuth": []}]
     assert schema["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
     # Public reads allow anonymous access ({}), writes do not.

@@ -35,6 +35,17 @@ def test_list_shows_only_my_models(key_client, modeler, stranger, model, tournam
     assert response.status_code == 404
 
 
+def test_list_filtered_by_a_malformed_slug_is_a_documented_400(api, key_client, modeler, model):
+    # Found by tests/api/test_schemathesis.py: the 400 was answered but not in the schema.
+    response = key_client(modeler, "read").get("/api/models?tournament=no%20such")
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == (
+        'tournament: Enter a valid "slug" consisting of letters, numbers, underscores or hyphens.'
+    )
+    schema = api.get("/api/schema/?format=json").json()
+    assert "400" in schema["paths"]["/api/models"]["get"]["responses"]
+
+
 def test_list_needs_the_read_scope(key_client, modeler, model):
     response = key_client(modeler, "submit").get("/api/models")
     assert response.status_code == 403
@@ -141,6 +152,22 @@ def test_stake_amount_errors(key_client, modeler, model):
     response = client.post(f"/api/models/{model.id}/stake", {}, format="json")
     assert response.status_code == 400
     assert response.json()["error"]["message"] == "amount: This field is required."
+    model.refresh_from_db()
+    assert model.stake == tokens_to_wei(25)
+
+
+def test_a_stake_beyond_uint256_is_a_400(key_client, modeler, model):
+    # Found by tests/api/test_schemathesis.py on PostgreSQL: the 89-digit stake overflowed the
+    # amount column (DataError, 500).
+    response = key_client(modeler, "stake").post(
+        f"/api/models/{model.id}/stake", {"amount": "1" + "0" * 60}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "invalid",
+        "message": f"amount: '1{'0' * 60}' is more tokens than a token contract can hold",
+        "details": {"amount": [f"'1{'0' * 60}' is more tokens than a token contract can hold"]},
+    }
     model.refresh_from_db()
     assert model.stake == tokens_to_wei(25)
 

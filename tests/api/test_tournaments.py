@@ -194,6 +194,84 @@ def test_create_rejects_more_than_18_decimals(key_client, sponsor):
     )
 
 
+def test_create_from_a_name_without_letters_or_digits_asks_for_a_slug(key_client, sponsor):
+    # Found by tests/api/test_schemathesis.py: the slug derived from "!?" was "", so a
+    # tournament was created that no URL could name.
+    response = key_client(sponsor, "sponsor").post("/api/tournaments", {"name": "!?"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "invalid",
+        "message": "could not derive a slug from the name '!?': send a slug",
+        "details": None,
+    }
+    assert not Tournament.objects.exists()
+
+
+@pytest.mark.parametrize("seconds", [10**40, -(10**40), 100 * 365 * 86400 + 1])
+def test_a_duration_beyond_a_century_is_a_400_not_an_overflow(key_client, sponsor, seconds):
+    # Found by tests/api/test_schemathesis.py: timedelta(seconds=10**40) raised OverflowError (500).
+    payload = _create_payload()
+    payload["schedule"]["round_interval"] = seconds
+    response = key_client(sponsor, "sponsor").post("/api/tournaments", payload, format="json")
+    assert response.status_code == 400
+    bound = "less than or equal to 3153600000" if seconds > 0 else "greater than or equal to -3153600000"
+    assert response.json()["error"]["message"] == f"schedule.round_interval: Ensure this value is {bound}."
+    assert not Tournament.objects.exists()
+
+
+def test_score_days_beyond_a_year_are_refused_by_the_api_and_the_service(key_client, sponsor, tournament):
+    # Found by tests/api/test_schemathesis.py on PostgreSQL: 40000 overflowed the smallint
+    # column (DataError, 500).
+    from tournaments.errors import InvalidInput
+    from tournaments.services.tournaments import tournament_update
+
+    response = key_client(sponsor, "sponsor").patch(
+        "/api/tournaments/weather", {"schedule": {"score_days": 40000}}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == (
+        "schedule.score_days: Ensure this value is less than or equal to 365."
+    )
+    with pytest.raises(InvalidInput, match="^score_days must be at most 365$"):
+        tournament_update(tournament=tournament, by=sponsor, score_days=366)
+    tournament.refresh_from_db()
+    assert tournament.score_days == 2
+
+
+def test_a_dex_schedule_of_huge_negative_score_days_is_a_400_not_an_overflow(key_client, sponsor):
+    # Found by tests/api/test_schemathesis.py: the DEX horizon, (score_days − 1) ×
+    # score_day_interval, overflowed timedelta (OverflowError, 500) before any check ran.
+    response = key_client(sponsor, "sponsor").post(
+        "/api/dex-tournaments",
+        {
+            "name": "Dex", "quote_token": "0x" + "1" * 40, "quote_symbol": "Q",
+            "factory": "0x" + "2" * 40, "router": "0x" + "3" * 40, "tokens": [], "capital": 1,
+            "schedule": {"score_days": -67108865, "score_day_interval": 104341118},
+        },
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == (
+        "schedule.score_days: Ensure this value is greater than or equal to -365."
+    )
+    assert not Tournament.objects.exists()
+
+
+def test_a_token_amount_beyond_uint256_is_a_400(key_client, sponsor, tournament):
+    # Found by tests/api/test_schemathesis.py on PostgreSQL: 89 digits of wei overflowed the
+    # amount column (varchar(80), DataError, 500).
+    too_many = "9" * 70
+    response = key_client(sponsor, "sponsor").patch(
+        "/api/tournaments/weather", {"reward_pool_tokens": too_many}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == (
+        f"reward_pool_tokens: '{too_many}' is more tokens than a token contract can hold"
+    )
+    tournament.refresh_from_db()
+    assert tournament.reward_pool == tokens_to_wei(500)
+
+
 def test_sponsor_edits_with_patch(key_client, sponsor, tournament):
     response = key_client(sponsor, "sponsor").patch(
         "/api/tournaments/weather",

@@ -31,7 +31,7 @@ class ModelListApi(ListApiMixin, APIView):
         tags=TAG_MODELS,
         auth="scope `read`",
         responses=ModelOutputSerializer(many=True),
-        errors=[401, 403, 404],
+        errors=[400, 401, 403, 404],
         parameters=[OpenApiParameter("tournament", str, description="only this tournament's")],
     )
     def get(self, request: Request) -> Response:

@@ -25,7 +25,11 @@ from tournaments.apis.common import (
     get_tournament,
 )
 from tournaments.models import TournamentState
-from tournaments.services.tournaments import tournament_create, tournament_update
+from tournaments.services.tournaments import (
+    MAX_SCORE_DAYS,
+    tournament_create,
+    tournament_update,
+)
 
 
 class ScheduleInputSerializer(serializers.Serializer):
@@ -33,7 +37,12 @@ class ScheduleInputSerializer(serializers.Serializer):
     round_interval = SecondsField(required=False)
     submission_window = SecondsField(required=False)
     resolution_lag = SecondsField(required=False)
-    score_days = serializers.IntegerField(required=False)
+    # Magnitude only, as SecondsField does: the sign is the service's to word ("score_days
+    # must be at least 1"); past the bound a DEX horizon (score_days × score_day_interval)
+    # overflows timedelta and the column (a small integer) overflows on PostgreSQL.
+    score_days = serializers.IntegerField(
+        required=False, min_value=-MAX_SCORE_DAYS, max_value=MAX_SCORE_DAYS
+    )
     score_day_interval = SecondsField(required=False)
 
 
