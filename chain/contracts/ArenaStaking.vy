@@ -692,8 +692,8 @@ def stake_at_risk(model_id: uint256, round_id: uint256) -> uint256:
     """
     @notice What round `round_id` of the model's tournament may burn of the
             model now: its stake, plus its unbonding amount if that still
-            waits for this round. Read it at the block of the round's
-            commitments post for the stake at risk of its settlement leaf.
+            waits for this round. Read it at the block at which the round
+            closed for the stake at risk of its settlement leaf.
     """
     tournament_id: uint256 = self.models[model_id].tournament_id
     at_risk: uint256 = self.models[model_id].stake
