@@ -21,14 +21,15 @@ def _points() -> dict[str, set[int]]:
     points: dict[str, set[int]] = {}
     for item in filter(None, (part.strip() for part in spec.split(","))):
         prefix, _, occurrence = item.rpartition(":")
-        points.setdefault(prefix, set()).add(int(occurrence))
+        if prefix and occurrence.isdigit():  # anything else is ignored, never raised on
+            points.setdefault(prefix, set()).add(int(occurrence))
     return points
 
 
 def after_mined(label: str) -> None:
     """Call after a transaction labelled `label` was mined successfully."""
-    if not os.environ.get("ARENA_CRASH_AFTER"):
-        return
+    if not (os.environ.get("ARENA_CRASH_AFTER") and os.environ.get("ARENA_CRASH_MARKS")):
+        return  # both or nothing: a half-armed setting must not turn mined txs into errors
     marks = Path(os.environ["ARENA_CRASH_MARKS"])
     marks.mkdir(parents=True, exist_ok=True)
     for prefix, occurrences in _points().items():
