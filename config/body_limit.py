@@ -14,7 +14,7 @@ sits in front of the HTTP handler and counts the body as the server delivers it:
 Each route's limit is that of the largest file it takes plus room for the multipart envelope,
 for requests that carry credentials (an API key or a session cookie); every other route or
 request, site forms included, gets ARENA_MAX_BODY_BYTES. In production the reverse
-proxy should refuse the same sizes first (README, "Production": nginx's
+proxy should refuse the same sizes first (docs/security.md, "Request bodies": nginx's
 `client_max_body_size`), so that oversized bodies never reach a server process at all.
 """
 

@@ -99,7 +99,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         (`aclose_old_connections`). This consumer reaches the database only through
         database_sync_to_async, which closes stale connections itself; a relayed push touches
         no database. With 1,000 sockets on one process those 1,000 serialized thread hops
-        per update were most of the fan-out time (see README, load figures)."""
+        per update were most of the fan-out time (see docs/performance.md)."""
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"no handler for message type {message['type']}")

@@ -20,7 +20,7 @@ the log survive a Redis restart, stay consistent with the data they describe (th
 its version are one row), and work the same on the embedded profile, which has no Redis.
 
 The websocket protocol (tournaments/consumers.py speaks it; static/js/leaderboard.mjs is
-the browser side) is documented in README "Live leaderboards and the production profile".
+the browser side) is documented in docs/live.md.
 """
 
 import asyncio
