@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -376,3 +377,29 @@ def create_users_with_keys(stack: Stack, spec: dict[str, list[str]]) -> dict[str
     out = stack.python(code)
     line = next(line for line in out.splitlines() if line.startswith("KEYS="))
     return json.loads(line.removeprefix("KEYS="))
+
+
+def post_tournament(
+    sponsor: httpx.Client, *, slug: str, name: str, opens_in: float, window: int, score_days: int,
+    threshold_tokens: str = "100",
+) -> None:
+    """Create a tournament through the API as a sponsor does: a 1,000-token pool, its first
+    round `opens_in` seconds from now, `window` s to submit, score days a second apart."""
+    response = sponsor.post(
+        "/api/tournaments",
+        json={
+            "name": name,
+            "slug": slug,
+            "reward_pool_tokens": "1000",
+            "schedule": {
+                "first_round_at": (datetime.now(UTC) + timedelta(seconds=opens_in)).isoformat(),
+                "round_interval": 3600,
+                "submission_window": window,
+                "resolution_lag": 1,
+                "score_days": score_days,
+                "score_day_interval": 1,
+            },
+            "rules": {"payout_threshold_tokens": threshold_tokens, "payout_cap": 0.05},
+        },
+    )
+    assert response.status_code == 201, response.text

@@ -8,7 +8,6 @@ decodes to over 1 GiB."""
 
 import io
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -17,7 +16,12 @@ import pandas as pd
 import pytest
 
 from tests.hostile import HOSTILE_FILES
-from tests.production.stack import create_stack, create_users_with_keys, descendants
+from tests.production.stack import (
+    create_stack,
+    create_users_with_keys,
+    descendants,
+    post_tournament,
+)
 from tests.production.test_full_round import upload_predictions
 
 pytestmark = [pytest.mark.production, pytest.mark.slow]
@@ -87,24 +91,15 @@ def test_hostile_files_through_the_served_round(stack):
         for n, k in keys.items()
     }
     sponsor = client["sponsor"]
-    response = sponsor.post(
-        "/api/tournaments",
-        json={
-            "name": "Hostile Served",
-            "slug": SLUG,
-            "reward_pool_tokens": "1000",
-            "schedule": {
-                "first_round_at": (datetime.now(UTC) + timedelta(seconds=8)).isoformat(),
-                "round_interval": 3600,
-                "submission_window": 25,
-                "resolution_lag": 1,
-                "score_days": 1,
-                "score_day_interval": 1,
-            },
-            "rules": {"payout_threshold_tokens": "1", "payout_cap": 0.05},
-        },
+    post_tournament(
+        sponsor,
+        slug=SLUG,
+        name="Hostile Served",
+        opens_in=8,
+        window=25,
+        score_days=1,
+        threshold_tokens="1",
     )
-    assert response.status_code == 201, response.text
     round_url = f"/api/tournaments/{SLUG}/rounds/1"
     _wait("round 1 to be scheduled", lambda: sponsor.get(round_url).status_code == 200, stack)
     ids = [f"id{i:03d}" for i in range(ROWS)]

@@ -15,14 +15,18 @@ burns."""
 import io
 import json
 import time
-from datetime import UTC, datetime, timedelta
 
 import httpx
 import pandas as pd
 import pytest
 
 from tests.builders import csv_bytes, make_frame, predictions_csv
-from tests.production.stack import anvil_available, create_stack, create_users_with_keys
+from tests.production.stack import (
+    anvil_available,
+    create_stack,
+    create_users_with_keys,
+    post_tournament,
+)
 from tests.production.test_full_round import upload_predictions
 
 pytestmark = [pytest.mark.production, pytest.mark.slow]
@@ -115,24 +119,7 @@ def test_every_balance_ends_exactly_as_the_payouts_say(crashed):
         for name, key in keys.items()
     }
     sponsor = client["sponsor"]
-    response = sponsor.post(
-        "/api/tournaments",
-        json={
-            "name": "Crash Weather",
-            "slug": SLUG,
-            "reward_pool_tokens": "1000",
-            "schedule": {
-                "first_round_at": (datetime.now(UTC) + timedelta(seconds=10)).isoformat(),
-                "round_interval": 3600,
-                "submission_window": 8,
-                "resolution_lag": 1,
-                "score_days": 2,
-                "score_day_interval": 1,
-            },
-            "rules": {"payout_threshold_tokens": "100", "payout_cap": 0.05},
-        },
-    )
-    assert response.status_code == 201, response.text
+    post_tournament(sponsor, slug=SLUG, name="Crash Weather", opens_in=10, window=8, score_days=2)
     round_url = f"/api/tournaments/{SLUG}/rounds/1"
     supervisor.wait("round 1 to be scheduled", lambda: sponsor.get(round_url).status_code == 200)
     live = make_frame(with_target=False, seed=5, prefix="live")
