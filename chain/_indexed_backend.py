@@ -1,4 +1,5 @@
-"""eth-tester's py-evm backend, with transactions found through py-evm's own hash index.
+"""eth-tester's py-evm backend, with transactions found through py-evm's own hash index,
+and eth-tester with log queries answered from a per-block log index.
 
 eth-tester finds a transaction by walking every block back from the head, so each receipt
 costs O(chain length) and each ``eth_getLogs`` (which reads the receipt of every
@@ -14,12 +15,14 @@ from __future__ import annotations
 from typing import Any
 
 from eth.exceptions import TransactionNotFound as PyEvmTransactionNotFound
-from eth_tester import PyEVMBackend
+from eth_tester import EthereumTester, PyEVMBackend
 from eth_tester.backends.pyevm.serializers import (
+    serialize_log,
     serialize_transaction,
     serialize_transaction_receipt,
 )
 from eth_tester.exceptions import TransactionNotFound
+from eth_tester.utils.filters import check_if_log_matches
 from eth_utils import encode_hex
 
 
@@ -53,4 +56,64 @@ class IndexedPyEVMBackend(PyEVMBackend):
             index,
             is_pending,
             self.chain.get_vm(),
+        )
+
+
+class IndexedEthereumTester(EthereumTester):
+    """eth-tester with ``eth_getLogs`` answered from a per-block log index.
+
+    eth-tester answers each log query by serialising the receipt of every transaction in the
+    range (recovering each sender's signature along the way): a DEX history sync, which asks
+    once per token and event, re-read the whole chain ten times over (measured in
+    docs/performance.md). Here each mined block's logs are read once, from py-evm's receipts,
+    and kept; the same filter function and normalizer as eth-tester's own ``get_logs`` then
+    pick and format the matches, so the answers are the same (chain/tests/test_log_index.py
+    compares the two). The index is dropped when its newest block is no longer canonical
+    (a snapshot was reverted).
+    """
+
+    def __init__(self, backend: IndexedPyEVMBackend) -> None:
+        super().__init__(backend)
+        self._logs_by_block: list[list[dict[str, Any]]] = []
+        self._indexed_tip_hash: bytes | None = None
+
+    def _chain(self):
+        return self.backend.chain
+
+    def _refresh_index(self, head: int) -> None:
+        chain = self._chain()
+        if self._logs_by_block:
+            tip = len(self._logs_by_block) - 1
+            if tip > head or chain.chaindb.get_canonical_block_hash(tip) != self._indexed_tip_hash:
+                self._logs_by_block = []
+        for number in range(len(self._logs_by_block), head + 1):
+            block = chain.get_canonical_block_by_number(number)
+            receipts = block.get_receipts(chain.chaindb)
+            entries = [
+                serialize_log(block, transaction, index, log, log_index, False)
+                for index, (transaction, receipt) in enumerate(zip(block.transactions, receipts, strict=True))
+                for log_index, log in enumerate(receipt.logs)
+            ]
+            self._logs_by_block.append(entries)
+            self._indexed_tip_hash = block.hash
+
+    def get_logs(self, from_block=None, to_block=None, address=None, topics=None):  # noqa: ANN001, ANN201 - eth-tester's signature
+        self.validator.validate_inbound_filter_params(
+            from_block=from_block, to_block=to_block, address=address, topics=topics
+        )
+        raw_from, raw_to, raw_address, raw_topics = self.normalizer.normalize_inbound_filter_params(
+            from_block=from_block, to_block=to_block, address=address, topics=topics
+        )
+        head = self._chain().get_canonical_head().block_number
+        lower = raw_from if isinstance(raw_from, int) else self.get_block_by_number(raw_from or "latest")["number"]
+        upper = raw_to if isinstance(raw_to, int) else self.get_block_by_number(raw_to or "latest")["number"]
+        if upper > head:
+            return super().get_logs(from_block=from_block, to_block=to_block, address=address, topics=topics)
+        self._refresh_index(head)
+        params = {"from_block": raw_from, "to_block": raw_to, "addresses": raw_address, "topics": raw_topics}
+        return tuple(
+            self.normalizer.normalize_outbound_log_entry(entry)
+            for number in range(max(lower, 0), upper + 1)
+            for entry in self._logs_by_block[number]
+            if check_if_log_matches(entry, **params)
         )

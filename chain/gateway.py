@@ -151,11 +151,10 @@ class ChainGateway:
     ) -> ChainGateway:
         """An embedded py-evm chain. With ``state_dir`` it survives restarts (journaled)."""
         from eth.db.atomic import AtomicDB
-        from eth_tester import EthereumTester
         from web3 import EthereumTesterProvider
 
         from chain._embedded_state import JournalingMemoryDB, StateJournal
-        from chain._indexed_backend import IndexedPyEVMBackend
+        from chain._indexed_backend import IndexedEthereumTester, IndexedPyEVMBackend
 
         pyevm = IndexedPyEVMBackend()
         genesis_kv = pyevm.chain.chaindb.db.wrapped_db.kv_store
@@ -171,7 +170,7 @@ class ChainGateway:
         db = JournalingMemoryDB(kv)
         # Rebuild the chain object over our store: it resumes from the stored canonical head.
         pyevm.chain = type(pyevm.chain)(AtomicDB(db))
-        tester = EthereumTester(pyevm)
+        tester = IndexedEthereumTester(pyevm)
         w3 = Web3(EthereumTesterProvider(tester))
         keys = [Account.from_key(key.to_bytes()) for key in pyevm.account_keys]
         gateway = cls(
