@@ -335,11 +335,19 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# DEX rounds: blocks of pool history read per tick (a long history is read over several).
+ARENA_DEX_SYNC_BLOCKS = int(os.environ.get("ARENA_DEX_SYNC_BLOCKS", "5000"))
 # DEX rounds: how often the scheduler marks a trading vault to market (live P&L).
 ARENA_DEX_MARK_SECONDS = float(os.environ.get("ARENA_DEX_MARK_SECONDS", "5"))
 
 # The scheduler tick: Celery beat runs it in production, `manage.py up` in-process.
 ARENA_TICK_SECONDS = float(os.environ.get("ARENA_TICK_SECONDS", "1"))
+# Each tournament's share of a tick: no step of it starts after this many seconds (the rest
+# waits for the next tick), so one tournament's backlog never holds up another's rounds.
+ARENA_TOURNAMENT_TICK_SECONDS = float(os.environ.get("ARENA_TOURNAMENT_TICK_SECONDS", "5"))
+# How long a tournament's lease (tournaments/services/tick_lease.py) outlives a killed
+# worker; it is renewed after every step.
+ARENA_TOURNAMENT_LEASE_SECONDS = int(os.environ.get("ARENA_TOURNAMENT_LEASE_SECONDS", "30"))
 CELERY_BEAT_SCHEDULE = {
     "arena-tick": {
         "task": "tournaments.tasks.scheduler_tick",

@@ -11,6 +11,7 @@ seal, upload. Targets, trading and P&L are the platform's own (dex/).
 
 import io
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -186,28 +187,31 @@ def demo_dex_create(
     return tournament
 
 
-def _move_market(demo: DemoDexMarket, now: datetime) -> int:
-    """Replay the path up to the step due at `now`; returns the steps taken."""
+def _move_market(demo: DemoDexMarket, now: datetime, deadline: float | None = None) -> int:
+    """Replay the path up to the step due at `now` (no step started after `deadline`, a
+    time.monotonic() value); returns the steps taken."""
     era = demo.tournament.dex.era_seconds
     due = demo.warmup_steps + int((now - demo.started_at).total_seconds() // era)
     last = min(due, demo.steps_done + MAX_STEPS_PER_TICK, demo.path_steps - 1)
-    if last <= demo.steps_done:
-        return 0
-    with use_gateway() as gateway:
-        dex = market_dex(demo.tournament.dex, gateway)
-        universe, path = _universe(demo, dex), _path(demo)
-        for step in range(demo.steps_done + 1, last + 1):
+    path = _path(demo)
+    taken = 0
+    for step in range(demo.steps_done + 1, last + 1):
+        if deadline is not None and time.monotonic() >= deadline:
+            break
+        # The chain is taken step by step, so other tournaments' chain work interleaves.
+        with use_gateway() as gateway:
+            dex = market_dex(demo.tournament.dex, gateway)
             # Eras are chain time: keep the chain's clock at or past the step's moment.
             behind = demo.chain_started_at + (step - demo.warmup_steps) * era - gateway.block_timestamp()
             if behind > 0:
                 gateway.advance_time(behind)
             _step_replay(
-                dex, universe, path, seed=demo.seed, step=step, arbitrageur=demo.arbitrageur,
+                dex, _universe(demo, dex), path, seed=demo.seed, step=step, arbitrageur=demo.arbitrageur,
                 noise=demo.noise_traders,
             ).step(step)
-            DemoDexMarket.objects.filter(pk=demo.pk).update(steps_done=step)
-    taken = last - demo.steps_done
-    demo.steps_done = last
+        DemoDexMarket.objects.filter(pk=demo.pk).update(steps_done=step)
+        demo.steps_done = step
+        taken += 1
     return taken
 
 
@@ -235,15 +239,18 @@ def _submit(demo: DemoDexMarket, round: Round, now: datetime) -> int:
     return sent
 
 
-def demo_dex_step(*, now: datetime, tournaments: list[Tournament] | None = None) -> list[str]:
-    """Move each demo market to `now` and let its modelers submit to open rounds."""
+def demo_dex_step(
+    *, now: datetime, tournaments: list[Tournament] | None = None, deadline: float | None = None
+) -> list[str]:
+    """Move each demo market to `now` (within `deadline`) and let its modelers submit to
+    open rounds."""
     done: list[str] = []
     demos = DemoDexMarket.objects.select_related("tournament__dex")
     if tournaments is not None:
         demos = demos.filter(tournament__in=tournaments)
     for demo in demos:
         try:
-            if steps := _move_market(demo, now):
+            if steps := _move_market(demo, now, deadline):
                 log.debug("%s: market moved %d step(s)", demo.tournament.slug, steps)
             for round in demo.tournament.rounds.filter(state=RoundState.OPEN, closes_at__gt=now):
                 if sent := _submit(demo, round, now):

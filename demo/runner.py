@@ -13,7 +13,13 @@ from demo.services import demo_step
 from tournaments.fields import wei_to_tokens
 from tournaments.models import Round, RoundState, Tournament
 from tournaments.selectors import round_summary
-from tournaments.services.scheduler import next_due_time, scheduler_tick
+from tournaments.services.scheduler import (
+    next_due_time,
+    scheduler_shared_tick,
+    scheduler_tick,
+    tournament_tick,
+    tournaments_in_play,
+)
 
 log = logging.getLogger("arena.runner")
 
@@ -28,6 +34,21 @@ def advance(*, now: datetime, tournaments: list[Tournament] | None = None, max_p
         if not acted:
             break
         done += acted
+    return done
+
+
+def advance_on_wall_clock(*, tournament: Tournament, budget_seconds: float, max_passes: int = 20) -> list[str]:
+    """One tournament's share of an embedded tick: its simulated people and its rounds, each
+    step at the time it runs, and nothing started after `budget_seconds`."""
+    deadline = time.monotonic() + budget_seconds
+    done: list[str] = []
+    for _ in range(max_passes):
+        acted = demo_step(now=timezone.now(), tournaments=[tournament])
+        acted += demo_dex_step(now=timezone.now(), tournaments=[tournament], deadline=deadline)
+        acted += tournament_tick(tournament=tournament, clock=timezone.now, deadline=deadline).actions
+        done += acted
+        if not acted or time.monotonic() >= deadline:
+            break
     return done
 
 
@@ -99,22 +120,43 @@ def run_headless(*, tournament: Tournament, rounds: int, max_events: int = 100_0
 
 
 class SchedulerThread(threading.Thread):
-    """The embedded profile's scheduler: ticks on the wall clock inside the server process."""
+    """The embedded profile's scheduler: ticks on the wall clock inside the server process.
 
-    def __init__(self, interval: float = 1.0):
+    One thread (py-evm and SQLite take one writer at a time anyway), but each tournament gets
+    at most `budget` seconds of a tick and the tournament served first rotates, so a slow
+    tournament delays the others by one budget at most, and never eats their windows: every
+    step reads the clock when it runs.
+    """
+
+    def __init__(self, interval: float = 1.0, budget: float = 5.0):
         super().__init__(name="arena-scheduler", daemon=True)
         self.interval = interval
+        self.budget = budget
         self._stop_event = threading.Event()
+        self._turn = 0
 
     def stop(self) -> None:
         self._stop_event.set()
+
+    def tick(self) -> list[str]:
+        close_old_connections()
+        done = scheduler_shared_tick(now=timezone.now()).actions
+        in_play = list(tournaments_in_play())
+        if in_play:
+            first = self._turn % len(in_play)
+            self._turn += 1
+            for tournament in in_play[first:] + in_play[:first]:
+                try:
+                    done += advance_on_wall_clock(tournament=tournament, budget_seconds=self.budget)
+                except Exception:  # noqa: BLE001 - one tournament's failure stays its own
+                    log.exception("%s: tick failed", tournament.slug)
+        return done
 
     def run(self) -> None:
         while not self._stop_event.is_set():
             started = time.monotonic()
             try:
-                close_old_connections()
-                for line in advance(now=timezone.now()):
+                for line in self.tick():
                     log.info("%s", line)
             except Exception:  # noqa: BLE001 - keep ticking; the failed step retries next tick
                 log.exception("scheduler tick failed")

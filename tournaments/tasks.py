@@ -1,17 +1,49 @@
 """Celery tasks: thin wrappers that call services and own retries."""
 
+import time
+
 from celery import shared_task
+from django.conf import settings
 from django.db import OperationalError
 from django.utils import timezone
 
 from tournaments import events
-from tournaments.services.scheduler import scheduler_tick as _tick
+from tournaments.models import Tournament
+from tournaments.services.scheduler import (
+    scheduler_shared_tick,
+    tournament_tick,
+    tournaments_in_play,
+)
+from tournaments.services.tick_lease import tick_lease
 from tournaments.services.uploads import sponsor_upload_check as _upload_check
 
 
+# Beat sends this every ARENA_TICK_SECONDS. It does the shared part itself and hands each
+# tournament to a task of its own, so a tournament whose step is slow (a long history sync,
+# a node that times out) holds one worker slot and delays nobody else.
 @shared_task(name="tournaments.tasks.scheduler_tick", ignore_result=True)
 def scheduler_tick() -> list[str]:
-    return _tick(now=timezone.now()).actions
+    report = scheduler_shared_tick(now=timezone.now())
+    for tournament_id in tournaments_in_play().values_list("pk", flat=True):
+        # A task nobody picked up within a few ticks is dropped: a later one does the work.
+        tournament_step.apply_async((tournament_id,), expires=max(3 * settings.ARENA_TICK_SECONDS, 3.0))
+    return report.actions
+
+
+# One tournament's steps on the wall clock. The lease lets one task at a time step a given
+# tournament (steps are idempotent, but two at once would only queue on its row locks); a
+# task that finds it taken returns at once. The budget bounds how long one task holds a slot.
+@shared_task(name="tournaments.tasks.tournament_step", ignore_result=True)
+def tournament_step(tournament_id: int) -> list[str] | None:
+    with tick_lease(tournament_id) as lease:
+        tournament = Tournament.objects.filter(pk=tournament_id).first() if lease.held else None
+        if tournament is None:
+            return None
+        deadline = time.monotonic() + settings.ARENA_TOURNAMENT_TICK_SECONDS
+        report = tournament_tick(
+            tournament=tournament, clock=timezone.now, deadline=deadline, after_step=lease.renew
+        )
+        return report.actions
 
 
 # A lost database connection is worth a retry; the publish is idempotent (it diffs against

@@ -25,6 +25,7 @@ from dex.models import DexMarket, PoolObservation
 from dex.services.exchange import market_dex
 from dex.services.markets import horizon_eras
 from scoring.dex_features import features_frame, resample_pool
+from tournaments.errors import Conflict
 from tournaments.models import DatasetKind, DatasetVersion, Round
 from tournaments.services.datasets import dataset_upload
 from tournaments.tables import to_parquet_bytes
@@ -37,11 +38,13 @@ def era_grid(end: int, eras: int, era_seconds: int) -> np.ndarray:
     return end - era_seconds * np.arange(eras - 1, -1, -1, dtype=np.int64)
 
 
-def dex_history_sync(*, market: DexMarket, dex, head: int) -> int:
-    """Copy the pools' Sync/Swap history from the last block read up to `head` into
-    PoolObservation; returns the rows added. The cursor moves in the same transaction as
-    the rows, so a block range is never copied twice or skipped."""
+def dex_history_sync(*, market: DexMarket, dex, head: int, max_blocks: int | None = None) -> int:
+    """Copy the pools' Sync/Swap history from the last block read up to `head` (at most
+    `max_blocks` blocks of it) into PoolObservation; returns the rows added. The cursor moves
+    in the same transaction as the rows, so a block range is never copied twice or skipped."""
     start = (market.history_from_block - 1 if market.history_synced_to is None else market.history_synced_to) + 1
+    if max_blocks is not None:
+        head = min(head, start + max_blocks - 1)
     if head < start:
         return 0
     rows = []
@@ -115,13 +118,36 @@ def training_frame(market: DexMarket, *, chain_now: int) -> pd.DataFrame:
     return frame
 
 
+def _confirmed_head(gateway) -> int:
+    return gateway.block_number() - (0 if is_dev_chain(gateway) else settings.CHAIN_CONFIRMATIONS)
+
+
+def dex_history_catch_up(*, market: DexMarket) -> int:
+    """One bounded slice of history sync (ARENA_DEX_SYNC_BLOCKS blocks): each tick reads a
+    slice, so a long history is read over several ticks and no tick waits for all of it."""
+    with use_gateway() as gateway:
+        return dex_history_sync(
+            market=market, dex=market_dex(market, gateway), head=_confirmed_head(gateway),
+            max_blocks=settings.ARENA_DEX_SYNC_BLOCKS,
+        )
+
+
 def dex_round_data(*, round: Round, now: datetime) -> DatasetVersion:
     """Build and register the round's live data (and refresh the training data) from the
-    pools, as the tournament's sponsor. Call when the round is due to open."""
+    pools, as the tournament's sponsor. Call when the round is due to open; while the
+    history is still being read (a slice per tick) it raises `history_syncing` and the
+    round waits, to open later with its whole window."""
     market = round.tournament.dex
     with use_gateway() as gateway:
-        head = gateway.block_number() - (0 if is_dev_chain(gateway) else settings.CHAIN_CONFIRMATIONS)
-        dex_history_sync(market=market, dex=market_dex(market, gateway), head=head)
+        head = _confirmed_head(gateway)
+        dex_history_sync(
+            market=market, dex=market_dex(market, gateway), head=head, max_blocks=settings.ARENA_DEX_SYNC_BLOCKS
+        )
+        if market.history_synced_to is None or market.history_synced_to < head:
+            behind = head - (market.history_synced_to or market.history_from_block)
+            raise Conflict(
+                f"the pools' history is still being read: {behind} blocks to go", code="history_syncing"
+            )
         chain_now = gateway.block_timestamp(head)
     live = live_frame(market, chain_now=chain_now)
     training = training_frame(market, chain_now=chain_now)

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 
 from dex.models import DexRound, PnlMark
-from dex.services.history import dex_round_data
+from dex.services.history import dex_history_catch_up, dex_round_data
 from dex.services.marks import dex_round_mark, dex_round_target
 from dex.services.trading import TRADING_STATES, dex_rebalance_enqueue_if_due, dex_round_book
 from tournaments.models import Round, RoundState, RoundTarget
@@ -26,15 +26,25 @@ def _mark_due(round: Round, now: datetime) -> bool:
     return last is None or now - last >= mark_interval(round)
 
 
+def _earlier_round_waiting(round: Round) -> bool:
+    return round.tournament.rounds.filter(state=RoundState.SCHEDULED, number__lt=round.number).exists()
+
+
 def dex_round_step(*, round: Round, now: datetime) -> list[str]:
     """Live data when the round is due to open; at close the book (weights, opening marks)
     and its rebalance; each score day's target from the day's mark; live marks between."""
     label = f"{round.tournament.slug}#{round.number}"
     done: list[str] = []
     if round.state == RoundState.SCHEDULED:
-        if now >= round.opens_at and not hasattr(round, "live_dataset"):
+        if hasattr(round, "live_dataset"):
+            return done
+        if now >= round.opens_at:
             dex_round_data(round=round, now=now)
             done.append(f"{label}: live data from the pools")
+        elif not _earlier_round_waiting(round) and dex_history_catch_up(market=round.tournament.dex):
+            # Read ahead while the round waits, so little is left at its open (one slice a
+            # tick: a round already due reads its own).
+            done.append(f"{label}: pool history read ahead")
         return done
     if round.state not in TRADING_STATES:
         return done

@@ -1,11 +1,16 @@
 """One scheduler tick: move every due round one step along its life.
 
-Celery beat calls this every few seconds in production; `manage.py up` calls it in-process
-(on a real or a simulated clock). Each step is an idempotent service, so overlapping or
-repeated ticks are harmless; a step that cannot run yet (no live data, no target) waits.
+Celery beat starts a tick every second in production: the shared part (chain index, lost
+upload checks) and then one task per tournament, so a slow or failing tournament delays only
+itself (tournaments/tasks.py). `manage.py up` runs the same parts in-process, each tournament
+within a time budget per tick (demo/runner.py), or all at one simulated moment (headless).
+Each step is an idempotent service, so overlapping or repeated ticks are harmless; a step
+that cannot run yet (no live data, no target) waits.
 """
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -112,7 +117,7 @@ def _index_chain(report: TickReport) -> None:
             report.actions.append(f"indexed {mirrored} chain events")
 
 
-def _in_play(tournaments: list[Tournament] | None):
+def tournaments_in_play(tournaments: list[Tournament] | None = None):
     """The active tournaments, and any other (paused, archived) with a round that has opened
     and is not settled: pausing stops new rounds, never the scoring or settlement of those
     that took submissions and stakes."""
@@ -132,36 +137,83 @@ def _resume_uploads(now: datetime, report: TickReport) -> None:
         log.exception("could not resume the uploads still processing")
 
 
+def scheduler_shared_tick(*, now: datetime, report: TickReport | None = None) -> TickReport:
+    """The part of a tick that is no tournament's own: mirror the chain, resume lost checks."""
+    report = report if report is not None else TickReport()
+    try:
+        _index_chain(report)
+    except Exception:  # noqa: BLE001 - a node that is down must not stop the rounds' other steps
+        log.exception("indexing chain events failed")
+        report.waiting.append("chain index: failed (retried next tick)")
+    _resume_uploads(now, report)
+    return report
+
+
+def tournament_tick(
+    *,
+    tournament: Tournament,
+    clock: Callable[[], datetime],
+    deadline: float | None = None,
+    max_steps: int = 1000,
+    report: TickReport | None = None,
+    after_step: Callable[[], object] | None = None,
+) -> TickReport:
+    """Move one tournament's due rounds along, each step at `clock()`'s time.
+
+    With a wall clock, each step reads the time afresh, so a round opened after a slow step
+    still gets its whole window from the moment it opens. `deadline` (a time.monotonic()
+    value) bounds the tick: no step starts after it, and the rest waits for the next tick.
+    Every failure stays inside this tournament: it is logged and retried next tick.
+    `after_step` runs after each step that changed something (a lease's renewal).
+    """
+    report = report if report is not None else TickReport()
+    label = tournament.slug
+
+    def out_of_time() -> bool:
+        if deadline is not None and time.monotonic() >= deadline:
+            report.waiting.append(f"{label}: time budget spent, the rest waits for the next tick")
+            return True
+        return False
+
+    try:
+        if tournament.state == TournamentState.ACTIVE and round_schedule_next(tournament=tournament, now=clock()):
+            report.actions.append(f"{label}: scheduled a round")
+    except Exception as exc:  # noqa: BLE001 - one tournament's schedule must not stop the others
+        log.exception("%s: scheduling the next round failed", label)
+        report.waiting.append(f"{label}: scheduling failed ({type(exc).__name__}: {exc})")
+    rounds = tournament.rounds.exclude(state=RoundState.SETTLED).select_related("tournament")
+    for round in rounds.order_by("number"):
+        for _ in range(max_steps):
+            if out_of_time():
+                return report
+            try:
+                if not _round_step(round, clock(), report):
+                    break
+            except ArenaError as exc:
+                log.warning("%s: %s", round, exc.message)
+                report.waiting.append(f"{round}: {exc.message}")
+                break
+            except Exception as exc:  # noqa: BLE001 - one broken round must not stop the rest
+                # (a node timeout, a revert): logged with its traceback, retried next tick.
+                log.exception("%s: step failed", round)
+                report.waiting.append(f"{round}: step failed ({type(exc).__name__}: {exc})")
+                break
+            if after_step is not None:
+                after_step()
+            round.refresh_from_db()
+    return report
+
+
 def scheduler_tick(
     *, now: datetime, tournaments: list[Tournament] | None = None, max_steps: int = 1000
 ) -> TickReport:
-    """Advance every due round of the active tournaments (or only of `tournaments`)."""
-    report = TickReport()
-    _index_chain(report)
-    _resume_uploads(now, report)
-    for tournament in _in_play(tournaments):
-        try:
-            if tournament.state == TournamentState.ACTIVE and round_schedule_next(tournament=tournament, now=now):
-                report.actions.append(f"{tournament.slug}: scheduled a round")
-        except Exception as exc:  # noqa: BLE001 - one tournament's schedule must not stop the others
-            log.exception("%s: scheduling the next round failed", tournament.slug)
-            report.waiting.append(f"{tournament.slug}: scheduling failed ({type(exc).__name__}: {exc})")
-        rounds = tournament.rounds.exclude(state=RoundState.SETTLED).select_related("tournament")
-        for round in rounds.order_by("number"):
-            for _ in range(max_steps):
-                try:
-                    if not _round_step(round, now, report):
-                        break
-                except ArenaError as exc:
-                    log.warning("%s: %s", round, exc.message)
-                    report.waiting.append(f"{round}: {exc.message}")
-                    break
-                except Exception as exc:  # noqa: BLE001 - one broken round must not stop the rest
-                    # (a node timeout, a revert): logged with its traceback, retried next tick.
-                    log.exception("%s: step failed", round)
-                    report.waiting.append(f"{round}: step failed ({type(exc).__name__}: {exc})")
-                    break
-                round.refresh_from_db()
+    """Advance every due round of the tournaments in play (or only of `tournaments`), all at
+    the one moment `now` (a simulated clock, tests). Production runs one task per tournament
+    instead (tournaments/tasks.py) and the embedded profile gives each a time budget
+    (demo/runner.py), both on the wall clock."""
+    report = scheduler_shared_tick(now=now)
+    for tournament in tournaments_in_play(tournaments):
+        tournament_tick(tournament=tournament, clock=lambda: now, max_steps=max_steps, report=report)
     return report
 
 
@@ -178,7 +230,7 @@ def next_due_time(
 ) -> datetime | None:
     """The earliest scheduled moment after `after` (for a simulated clock to jump to)."""
     candidates = []
-    for tournament in _in_play(tournaments):
+    for tournament in tournaments_in_play(tournaments):
         active = tournament.state == TournamentState.ACTIVE
         if active:
             candidates.append(next_round_opens_at(tournament, tournament.rounds.order_by("-number").first()))

@@ -180,7 +180,7 @@ class Command(BaseCommand):
                     _create_dex(slug="dex", opts=opts)
                 except ArenaError as exc:
                     self.stdout.write(f"No DEX tournament: {exc.message}")
-        scheduler = SchedulerThread(interval=settings.ARENA_TICK_SECONDS)
+        scheduler = SchedulerThread(interval=settings.ARENA_TICK_SECONDS, budget=settings.ARENA_TOURNAMENT_TICK_SECONDS)
         scheduler.start()
         url = f"http://{opts['host']}:{opts['port']}/"
         self.stdout.write(f"Arena is running at {url}  (Ctrl-C to stop)")
