@@ -73,6 +73,9 @@ class RoundSettlement(models.Model):
     finalized_tx = models.CharField(max_length=80, blank=True)
     apply_txs = models.JSONField(default=list, blank=True)
     completed = models.BooleanField(default=False)
+    # Set when the round was abandoned on-chain (a vetoed settlement that nobody corrected
+    # within 90 days of the close): no leaf was applied and its stakes at risk are free.
+    abandoned_tx = models.CharField(max_length=80, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

@@ -7,7 +7,7 @@ posts, pays or burns twice.
 """
 
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from arena_client.cid import cid_digest
 from django.contrib.auth.models import User
@@ -40,6 +40,10 @@ from tournaments.models import (
 )
 from tournaments.selectors import stake_snapshot_map
 from tournaments.services.payouts import stake_snapshot_correct
+
+# The contract's ABANDON_AFTER: a round not completed this long after its close may be
+# abandoned by anyone (chain/contracts/ArenaStaking.vy).
+ABANDON_AFTER_SECONDS = 90 * 86400
 
 log = logging.getLogger("arena.chain")
 
@@ -335,21 +339,33 @@ def chain_settlement_step(*, round: Round, now: datetime) -> bool:
         _sync_dev_clock(gateway, now)
         settlement = _settlement_for(round, gateway)
         onchain = gateway.round_state(round.tournament_id, round.number)
-        if onchain["status_name"] == "abandoned":
-            raise Conflict(
-                f"round {round.number} was abandoned on-chain (unsettled 90 days after close); "
-                "its reserve went back to the pool and nothing more can be applied",
-                code="settlement_abandoned",
-            )
         if onchain["status_name"] == "vetoed":
-            # The same payouts would give the same root: re-proposing it would override the
-            # guardian. An operator must look at the round and correct its payouts first.
-            raise Conflict(
-                f"the guardian vetoed the settlement of round {round.number} "
-                f"({onchain['vetoes']} veto(es)); it waits for an operator",
-                code="settlement_vetoed",
-            )
-        if onchain["status_name"] == "none":
+            # The payouts are recomputed from the round's frozen inputs at every step (the
+            # root below): the same root again would override the guardian, so it is not
+            # re-proposed. The round is then disputed until an operator corrects its payouts
+            # (a different root is proposed as usual) or, 90 days after the close, the
+            # keeper abandons it on-chain and every stake at risk is free again.
+            vetoed_root = onchain["settlement_root"]
+            if vetoed_root == "0x" + settlement.root.hex():
+                abandon_at = int(onchain["closed_at"]) + ABANDON_AFTER_SECONDS
+                if gateway.block_timestamp() < abandon_at:
+                    raise Conflict(
+                        f"the guardian vetoed the settlement of round {round.number} "
+                        f"({onchain['vetoes']} veto(es)); the payouts recompute to the same root, "
+                        "so it waits for an operator to correct them, or is abandoned (no payout, "
+                        f"stakes released) at {datetime.fromtimestamp(abandon_at, UTC).isoformat()}",
+                        code="settlement_vetoed",
+                    )
+                result = gateway.abandon_round(tournament_id=round.tournament_id, round_id=round.number)
+                state.abandoned_tx = result.tx_hash or state.abandoned_tx
+                onchain = gateway.round_state(round.tournament_id, round.number)
+        if onchain["status_name"] == "abandoned":
+            state.abandoned_tx = state.abandoned_tx or "abandoned"
+            state.completed = True
+            state.save()
+            _void_payouts(round)
+            return True
+        if onchain["status_name"] in ("none", "vetoed"):  # vetoed here: a corrected root
             state.window_ends_at = None
             result = gateway.propose_settlement(
                 tournament_id=round.tournament_id,
@@ -394,6 +410,12 @@ def chain_settlement_step(*, round: Round, now: datetime) -> bool:
         # payouts only learn their tx, from the receipts or, after a resume, from the mirror.
         _mark_payouts_settled(round, now, applied)
     return state.completed
+
+
+def _void_payouts(round: Round) -> None:
+    """An abandoned round applies nothing: its payouts are void (kept, to show what the
+    disputed root would have paid)."""
+    round.payouts.filter(state=PayoutState.PENDING).update(state=PayoutState.VOID)
 
 
 def _mark_payouts_settled(round: Round, now: datetime, from_receipts: dict[int, str]) -> None:

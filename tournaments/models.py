@@ -427,6 +427,8 @@ class Score(models.Model):
 class PayoutState(models.TextChoices):
     PENDING = "pending", "pending"
     SETTLED = "settled", "settled"
+    # The round was abandoned on-chain after a veto: this payout was never applied.
+    VOID = "void", "void"
 
 
 class Payout(models.Model):

@@ -108,9 +108,16 @@ def test_settlement_waits_for_the_guardian_window_and_resumes_after_losing_its_r
     _assert_mirror_matches_chain(tournament)
 
 
-def test_a_guardian_veto_stops_the_keeper_until_an_operator_acts(tournament):
+def test_a_guardian_veto_holds_the_round_disputed_then_the_keeper_abandons_it_at_90_days(tournament):
+    """A vetoed root is not proposed again (the payouts recompute to it); the round waits
+    for an operator, and 90 days after the close the keeper abandons it on-chain: no leaf
+    applied, payouts void, and a release asked for meanwhile goes through."""
+    from datetime import UTC, datetime
+
     from chain.models import Wallet
+    from chain.services import ABANDON_AFTER_SECONDS, chain_request_release_from_dev_wallet
     from tournaments.errors import Conflict
+    from tournaments.services.lifecycle import round_settle
 
     now = tournament.first_round_at
     for _ in range(200):
@@ -125,16 +132,36 @@ def test_a_guardian_veto_stops_the_keeper_until_an_operator_acts(tournament):
         gateway.veto_settlement(
             tournament_id=tournament.pk, round_id=1, reason="payouts look wrong", sender=guardian
         )
+        closed_at = gateway.round_state(tournament.pk, 1)["closed_at"]
+    abandon_at = closed_at + ABANDON_AFTER_SECONDS
+    leaver = Payout.objects.filter(round=round, stake_at_risk__gt=0).order_by("model_id").first().model
+    chain_request_release_from_dev_wallet(model=leaver, amount=leaver.stake)
     window_ends_at = RoundSettlement.objects.get(round=round).window_ends_at
-    with pytest.raises(Conflict, match="the guardian vetoed the settlement of round 1"):
-        chain_settlement_step(round=round, now=window_ends_at + timedelta(seconds=60))
+    for moment in (window_ends_at + timedelta(seconds=60), datetime.fromtimestamp(abandon_at - 60, UTC)):
+        with pytest.raises(Conflict, match="the guardian vetoed the settlement of round 1") as refused:
+            chain_settlement_step(round=round, now=moment)
+        assert refused.value.code == "settlement_vetoed"
+        assert datetime.fromtimestamp(abandon_at, UTC).isoformat() in refused.value.message
+        with use_gateway() as gateway:
+            onchain = gateway.round_state(tournament.pk, 1)
+            assert not gateway.can_release(leaver.pk)  # the disputed round still holds it
+        # Nothing was re-proposed over the veto, nothing finalized or paid.
+        assert onchain["status_name"] == "vetoed" and onchain["applied_count"] == 0
+    round = round_settle(round=round, now=datetime.fromtimestamp(abandon_at, UTC))
+    assert round.state == RoundState.SETTLED
+    assert round.transitions.order_by("-pk").first().detail.startswith(
+        "abandoned on-chain after the guardian's veto of root 0x"
+    )
+    settlement = RoundSettlement.objects.get(round=round)
+    assert settlement.abandoned_tx.startswith("0x") and settlement.completed
     with use_gateway() as gateway:
         onchain = gateway.round_state(tournament.pk, 1)
-    # Nothing was re-proposed over the veto, nothing finalized or paid.
-    assert onchain["status_name"] == "vetoed" and onchain["applied_count"] == 0
+        assert onchain["status_name"] == "abandoned" and onchain["applied_count"] == 0
+        assert gateway.can_release(leaver.pk)
+    assert set(Payout.objects.filter(round=round).values_list("state", flat=True)) == {PayoutState.VOID}
+    chain_index()
     assert not IndexedEvent.objects.filter(name="LeafApplied").exists()
-    round.refresh_from_db()
-    assert round.state == RoundState.RESOLVED
+    assert IndexedEvent.objects.filter(name="RoundAbandoned", args__round_id=1).count() == 1
 
 
 def test_a_round_opens_on_chain_and_its_stakes_at_risk_are_read_at_the_close_block(tournament, monkeypatch):

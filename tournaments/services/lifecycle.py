@@ -304,7 +304,14 @@ def round_settle(*, round: Round, now: datetime) -> Round:
 
             if not chain_settlement_step(round=round, now=now):
                 return round  # waiting for the challenge window; the next tick resumes
-            detail = f"settled on-chain, root {round.chain.settlement_root}"
+            round.chain.refresh_from_db()
+            if round.chain.abandoned_tx:
+                detail = (
+                    f"abandoned on-chain after the guardian's veto of root {round.chain.settlement_root}: "
+                    "no payout applied, every stake at risk released"
+                )
+            else:
+                detail = f"settled on-chain, root {round.chain.settlement_root}"
         else:
             detail = f"{payouts_apply(round=round, now=now)} payouts applied"
         _transition(round, RoundState.SETTLED, now, detail)
