@@ -154,3 +154,18 @@ def test_an_envelope_lost_from_storage_is_that_submissions_problem_only(
     assert (lost.state, lost.problems[0]["code"]) == ("invalid", "storage_lost")
     assert lost.error.startswith("the platform lost this envelope from its storage")
     assert kept.state == "valid"
+
+
+def test_a_days_target_counts_against_the_sponsors_quota(open_round, sponsor, live_ids, settings):
+    from tournaments.services.datasets import round_target_upload
+
+    before = sponsor_storage_used(sponsor=sponsor)
+    rnd = round_close(round=open_round, now=open_round.closes_at)
+    target = make_frame(n=len(live_ids), with_target=True, prefix="live", seed=7)[["id", "target"]]
+    data = csv_bytes(target)
+    round_target_upload(round=rnd, by=sponsor, day=1, data=data, filename="t.csv")
+    assert sponsor_storage_used(sponsor=sponsor) == before + len(data)
+    settings.ARENA_SPONSOR_STORAGE_BYTES = before + len(data) + len(data) - 1
+    with pytest.raises(TooLarge) as refused:
+        round_target_upload(round=rnd, by=sponsor, day=2, data=data, filename="t.csv")
+    assert refused.value.code == "storage_quota"

@@ -106,6 +106,7 @@ def _target_receive(
     target_day_open(Round.objects.select_related("tournament").get(pk=round.pk), day)
     _check_size(data)
     if not market:
+        check_sponsor_storage(sponsor=round.tournament.sponsor, adding=len(data))
         check_pending_uploads(sponsor=round.tournament.sponsor)
     return upload_receive(
         tournament=round.tournament,

@@ -6,7 +6,7 @@
   receipt remain valid statements of what was received and when.
 * A sponsor's data files count against ARENA_SPONSOR_STORAGE_BYTES over all their
   tournaments, and so do their files still being checked (any kind: those bytes are on
-  disk too); an upload that would pass it is refused before it is stored.
+  disk too) and their targets; an upload that would pass it is refused before it is stored.
 
 An envelope's bytes may be named by more than one row (a client that retried an upload sends
 the same bytes again), so a blob is deleted only when no row that still needs it names it.
@@ -31,6 +31,7 @@ from tournaments.models import (
     SponsorUpload,
     Submission,
     TournamentKind,
+    UploadKind,
     UploadState,
 )
 
@@ -85,12 +86,15 @@ def sponsor_storage_used(*, sponsor: User) -> int:
         .exclude(tournament__kind=TournamentKind.DEX)
         .aggregate(total=Sum("size_bytes"))["total"]
     )
-    pending = (
-        SponsorUpload.objects.filter(tournament__sponsor=sponsor, state=UploadState.PROCESSING)
+    # Still being checked (any kind), or a day's target in force (its RoundTarget keeps no
+    # size of its own): those bytes are on disk too.
+    pending_or_targets = (
+        SponsorUpload.objects.filter(tournament__sponsor=sponsor)
+        .filter(Q(state=UploadState.PROCESSING) | Q(state=UploadState.READY, kind=UploadKind.TARGET))
         .exclude(tournament__kind=TournamentKind.DEX)
         .aggregate(total=Sum("size_bytes"))["total"]
     )
-    return int(used or 0) + int(pending or 0)
+    return int(used or 0) + int(pending_or_targets or 0)
 
 
 def check_sponsor_storage(*, sponsor: User, adding: int) -> None:
