@@ -1,10 +1,9 @@
 """REST API routes under /api/ (no trailing slashes). The docs are at /api/docs/."""
 
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 
 from accounts.apis import ApiKeyCreateApi, ApiKeyListApi, ApiKeyRevokeApi, MeApi
 from config.api_tools import api_not_found, methods_view
-from dex.apis import DexMarketApi, DexTournamentCreateApi, RoundPnlApi
 from tournaments.apis.datasets import (
     DatasetDownloadApi,
     DatasetListApi,
@@ -59,9 +58,7 @@ urlpatterns = [
     path(
         "tournaments/<slug:slug>/leaderboard", LeaderboardApi.as_view(), name="api-leaderboard"
     ),
-    path("dex-tournaments", DexTournamentCreateApi.as_view(), name="api-dex-tournaments"),
-    path("tournaments/<slug:slug>/market", DexMarketApi.as_view(), name="api-dex-market"),
-    path(f"{ROUND}/pnl", RoundPnlApi.as_view(), name="api-round-pnl"),
+    path("", include("dex.api_urls")),  # the DEX kind's routes
     # Rounds
     path("tournaments/<slug:slug>/rounds", RoundListApi.as_view(), name="api-rounds"),
     path(ROUND, RoundDetailApi.as_view(), name="api-round"),

@@ -11,5 +11,6 @@ urlpatterns = [
     path("api/docs/", api_docs, name="api-docs"),
     path("api/", include("config.api_urls")),
     path("accounts/", include("accounts.urls")),
+    path("", include("dex.urls")),  # the DEX kind's pages (before tournaments' slug routes)
     path("", include("tournaments.urls")),
 ]

@@ -1,14 +1,19 @@
-"""The sponsor's page for creating a DEX tournament (thin: form → one service → redirect)."""
+"""DEX pages: the sponsor's page for creating a DEX tournament (thin: form → one service →
+redirect) and a round's P&L chart."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_GET
 
 from dex.forms import DexTournamentCreateForm
+from dex.selectors import round_pnl_series
 from dex.services.markets import dex_tournament_create
+from tournaments.charts import pnl_chart_svg
 from tournaments.errors import ArenaError
+from tournaments.models import Round, TournamentKind
 from tournaments.views import _reject
 
 
@@ -41,3 +46,18 @@ def dex_tournament_create_view(request: HttpRequest) -> HttpResponse:
         "submit": "Create DEX tournament",
     }
     return render(request, "tournaments/tournament_create.html", context, status=status)
+
+
+@require_GET
+def round_pnl_chart(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    """The P&L chart of a DEX round as an SVG image (the round page swaps it in live)."""
+    rnd = get_object_or_404(
+        Round.objects.select_related("tournament"), tournament__slug=slug, number=number,
+        tournament__kind=TournamentKind.DEX,
+    )
+    svg = pnl_chart_svg(
+        points=round_pnl_series(round=rnd), title=f"Round {rnd.number}: vault vs equal weight"
+    )
+    response = HttpResponse(svg, content_type="image/svg+xml")
+    response["Cache-Control"] = "no-store"
+    return response

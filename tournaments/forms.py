@@ -278,9 +278,9 @@ class LeaderboardForm(forms.Form):
         min_value=1, max_value=100, initial=4, required=False, label="over the last N rounds"
     )
 
-    def __init__(self, *args, dex: bool = False, **kwargs):
+    def __init__(self, *args, extra_columns: tuple[str, ...] = (), **kwargs):
         super().__init__(*args, **kwargs)
-        if not dex:  # only DEX rounds have P&L contributions
+        if "pnl" not in extra_columns:  # only kinds with P&L contributions (DEX) rank by it
             self.fields["metric"].choices = [c for c in self.METRICS if c[0] != "pnl"]
 
     def choice(self) -> tuple[str, int]:

@@ -19,6 +19,7 @@ from chain.merkle import MerkleTree, commitment_leaf_hash
 from config.lean_sql import Part, column, lean_cursor, select_list, split_row, table
 from tournaments.blobs import blob_store
 from tournaments.errors import Conflict, NotAllowed, NotFound
+from tournaments.kinds import round_fact
 from tournaments.models import (
     DatasetKind,
     DatasetVersion,
@@ -34,7 +35,6 @@ from tournaments.models import (
     Submission,
     SubmissionState,
     Tournament,
-    TournamentKind,
     TournamentState,
     UploadKind,
     UploadState,
@@ -497,17 +497,8 @@ def round_page(*, round: Round) -> dict:
         "live_dataset": DatasetVersion.objects.filter(round=round).first(),
         "targets": list(round_targets(round=round)),
         "encryption": round_encryption(round=round),
-        "trading": _round_trading(round),
+        "trading": round_fact(round, "trading"),  # the kind's (DEX: book, mark, weights)
     }
-
-
-def _round_trading(round: Round) -> dict | None:
-    """DEX rounds: the trading book, latest mark and weights (dex/selectors.py)."""
-    if round.tournament.kind != TournamentKind.DEX:
-        return None
-    from dex.selectors import round_trading
-
-    return round_trading(round=round)
 
 
 def rounds_awaiting_live_data(*, tournament: Tournament) -> QuerySet[Round]:
@@ -737,17 +728,8 @@ def live_round_facts(*, round: Round) -> dict:
         "submissions": counts["total"],
         "models": counts["models"],
         "counted": counts["counted"],
-        "pnl": _round_pnl_facts(round),
+        "pnl": round_fact(round, "pnl"),  # the kind's (DEX: book and latest mark)
     }
-
-
-def _round_pnl_facts(round: Round) -> dict | None:
-    """DEX rounds: the trading book and latest mark (dex/selectors.py); None elsewhere."""
-    if round.tournament.kind != TournamentKind.DEX:
-        return None
-    from dex.selectors import round_pnl_facts
-
-    return round_pnl_facts(round=round)
 
 
 def live_round_rows(*, round: Round) -> list[dict]:

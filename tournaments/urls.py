@@ -2,18 +2,15 @@
 
 from django.urls import path
 
-from dex import views as dex_views
 from tournaments import views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("tournaments/", views.tournament_list, name="tournament-list"),
     path("tournaments/new/", views.tournament_create, name="tournament-create"),
-    path("tournaments/new/dex/", dex_views.dex_tournament_create_view, name="dex-tournament-create"),
     path("tournaments/<slug:slug>/", views.tournament_detail, name="tournament-detail"),
     path("tournaments/<slug:slug>/leaderboard/", views.leaderboard, name="leaderboard"),
     path("tournaments/<slug:slug>/rounds/<int:number>/", views.round_detail, name="round-detail"),
-    path("tournaments/<slug:slug>/rounds/<int:number>/pnl.svg", views.round_pnl_chart, name="round-pnl-chart"),
     path("tournaments/<slug:slug>/models/<slug:name>/", views.model_profile, name="model-profile"),
     path(
         "tournaments/<slug:slug>/data/<int:dataset_id>/",

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from tournaments import selectors
-from tournaments.charts import pnl_chart_svg, score_history_svg
+from tournaments.charts import score_history_svg
 from tournaments.errors import ArenaError, NotAllowed, NotFound
 from tournaments.forms import (
     DatasetUploadForm,
@@ -28,13 +28,13 @@ from tournaments.forms import (
     TargetUploadForm,
     TournamentCreateForm,
 )
+from tournaments.kinds import kind_hooks
 from tournaments.models import (
     ModelSlot,
     Round,
     RoundState,
     SponsorUpload,
     Tournament,
-    TournamentKind,
     UploadKind,
     UploadState,
 )
@@ -112,26 +112,11 @@ def round_detail(request: HttpRequest, slug: str, number: int) -> HttpResponse:
 
 
 @require_GET
-def round_pnl_chart(request: HttpRequest, slug: str, number: int) -> HttpResponse:
-    """The P&L chart of a DEX round as an SVG image (the round page swaps it in live)."""
-    from dex.selectors import round_pnl_series
-
-    rnd = get_object_or_404(
-        Round.objects.select_related("tournament"), tournament__slug=slug, number=number,
-        tournament__kind=TournamentKind.DEX,
-    )
-    svg = pnl_chart_svg(
-        points=round_pnl_series(round=rnd), title=f"Round {rnd.number}: vault vs equal weight"
-    )
-    response = HttpResponse(svg, content_type="image/svg+xml")
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-@require_GET
 def leaderboard(request: HttpRequest, slug: str) -> HttpResponse:
     tournament = _tournament(slug)
-    form = LeaderboardForm(request.GET or None, dex=tournament.kind == TournamentKind.DEX)
+    form = LeaderboardForm(
+        request.GET or None, extra_columns=kind_hooks(tournament.kind).extra_score_columns
+    )
     metric, last_n = form.choice()
     rows = selectors.leaderboard(tournament=tournament, metric=metric, last_n=last_n)
     return render(

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 
 from tournaments.errors import Conflict, InvalidInput, NotAllowed, TooLarge
+from tournaments.kinds import kind_hooks
 from tournaments.models import (
     DatasetKind,
     DatasetVersion,
@@ -27,7 +28,6 @@ from tournaments.models import (
     RoundTarget,
     SponsorUpload,
     Tournament,
-    TournamentKind,
     UploadKind,
     UploadState,
 )
@@ -45,11 +45,12 @@ from tournaments.services.uploads import (
 def _sponsor_only(tournament: Tournament, by: User, *, market: bool) -> None:
     if tournament.sponsor_id != by.id:
         raise NotAllowed("only the tournament's sponsor can upload its data")
-    if tournament.kind == TournamentKind.DEX and not market:
-        # Its data and targets come from the pools (dex.services): a sponsor who could upload
-        # a target could choose the winners.
+    if kind_hooks(tournament.kind).platform_data and not market:
+        # Its data and targets come from its market (a DEX kind's pools): a sponsor who could
+        # upload a target could choose the winners.
         raise Conflict(
-            f"{tournament.slug} is a DEX tournament: its data and targets come from its market, "
+            f"{tournament.slug} is a {tournament.get_kind_display()} tournament: its data and "
+            "targets come from its market, "
             "not from uploads",
             code="market_data_only",
         )

@@ -17,12 +17,12 @@ from datetime import datetime, timedelta
 from django.db.models import Exists, OuterRef, Q
 
 from tournaments.errors import ArenaError
+from tournaments.kinds import kind_hooks
 from tournaments.models import (
     Round,
     RoundState,
     RoundTarget,
     Tournament,
-    TournamentKind,
     TournamentState,
 )
 from tournaments.services.lifecycle import (
@@ -51,11 +51,10 @@ def _round_step(round: Round, now: datetime, report: TickReport) -> bool:
     label = f"{round.tournament.slug}#{round.number}"
     if round.state == RoundState.SCHEDULED and round.tournament.state != TournamentState.ACTIVE:
         return False  # a paused tournament opens no round; those already open run their course
-    if round.tournament.kind == TournamentKind.DEX:
-        # The platform plays the sponsor's part from the pools: live data, targets, trading.
-        from dex.services.rounds import dex_round_step
-
-        report.actions += dex_round_step(round=round, now=now)
+    kind_step = kind_hooks(round.tournament.kind).round_step
+    if kind_step is not None:
+        # The kind's own work first (a DEX market: live data, targets and trading).
+        report.actions += kind_step(round, now)
     if round.state == RoundState.SCHEDULED and now >= round.opens_at:
         if not hasattr(round, "live_dataset"):
             report.waiting.append(f"{label}: live data")

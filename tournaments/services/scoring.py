@@ -14,7 +14,8 @@ import scoring
 from tournaments.blobs import blob_store
 from tournaments.errors import Conflict
 from tournaments.fields import wei_to_tokens
-from tournaments.models import Round, RoundTarget, Score, ScoreDay, TournamentKind
+from tournaments.kinds import kind_hooks
+from tournaments.models import Round, RoundTarget, Score, ScoreDay
 from tournaments.selectors import live_ids, predictions_matrix, stake_snapshot_map
 from tournaments.services.submissions import round_decrypt_submissions
 from tournaments.tables import check_targets, read_table
@@ -49,12 +50,11 @@ def meta_model_weights(*, round: Round, models: list) -> np.ndarray:
 def _pnl_contributions(
     round: Round, day: int, predictions: np.ndarray, weights: np.ndarray, n_models: int
 ) -> list[float | None]:
-    """DEX rounds: each model's P&L contribution over the day's returns; None elsewhere."""
-    if round.tournament.kind != TournamentKind.DEX:
+    """The kind's P&L contribution per model over the day (DEX rounds); None elsewhere."""
+    contributions = kind_hooks(round.tournament.kind).day_contributions
+    if contributions is None:
         return [None] * n_models
-    from dex.services.marks import dex_day_contributions
-
-    values = dex_day_contributions(round=round, day=day, predictions=predictions, weights=weights)
+    values = contributions(round, day, predictions, weights)
     if values is None:
         raise Conflict(f"round {round.number} day {day} has no P&L mark yet", code="no_mark")
     return [float(v) for v in values]

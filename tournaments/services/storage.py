@@ -23,6 +23,7 @@ from django.db.models import Q, Sum
 
 from tournaments.blobs import blob_store
 from tournaments.errors import TooLarge
+from tournaments.kinds import platform_data_kinds
 from tournaments.models import (
     DatasetVersion,
     Round,
@@ -30,7 +31,6 @@ from tournaments.models import (
     RoundTarget,
     SponsorUpload,
     Submission,
-    TournamentKind,
     UploadKind,
     UploadState,
 )
@@ -83,7 +83,7 @@ def sponsor_storage_used(*, sponsor: User) -> int:
     DatasetVersion; a rejected one not at all (its bytes are deleted)."""
     used = (
         DatasetVersion.objects.filter(tournament__sponsor=sponsor)
-        .exclude(tournament__kind=TournamentKind.DEX)
+        .exclude(tournament__kind__in=platform_data_kinds())
         .aggregate(total=Sum("size_bytes"))["total"]
     )
     # Still being checked (any kind), or a day's target in force (its RoundTarget keeps no
@@ -91,7 +91,7 @@ def sponsor_storage_used(*, sponsor: User) -> int:
     pending_or_targets = (
         SponsorUpload.objects.filter(tournament__sponsor=sponsor)
         .filter(Q(state=UploadState.PROCESSING) | Q(state=UploadState.READY, kind=UploadKind.TARGET))
-        .exclude(tournament__kind=TournamentKind.DEX)
+        .exclude(tournament__kind__in=platform_data_kinds())
         .aggregate(total=Sum("size_bytes"))["total"]
     )
     return int(used or 0) + int(pending_or_targets or 0)

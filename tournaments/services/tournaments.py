@@ -12,6 +12,7 @@ from django.utils.text import slugify
 
 from chain.client import chain_enabled
 from tournaments.errors import ArenaError, Conflict, InvalidInput, NotAllowed
+from tournaments.kinds import kind_hooks
 from tournaments.models import Tournament, TournamentKind
 
 log = logging.getLogger("arena.tournaments")
@@ -81,7 +82,7 @@ def _check_schedule(t: Tournament) -> None:
         problems.append("payout_cap must be above 0 and at most 1 (a burn never exceeds the stake)")
     if not math.isfinite(t.pnl_multiplier) or t.pnl_multiplier < 0:
         problems.append("pnl_multiplier must be a finite number, 0 or more")
-    elif t.pnl_multiplier and t.kind != TournamentKind.DEX:
+    elif t.pnl_multiplier and "pnl" not in kind_hooks(t.kind).extra_score_columns:
         problems.append("pnl_multiplier applies to DEX tournaments only (others have no P&L)")
     if t.payout_threshold <= 0:
         problems.append("payout_threshold must be positive")
@@ -160,11 +161,11 @@ def tournament_update(*, tournament: Tournament, by: User, **changes) -> Tournam
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise InvalidInput(f"field(s) cannot be edited: {', '.join(sorted(unknown))}")
-    if tournament.kind == TournamentKind.DEX and set(changes) & set(SCHEDULE_FIELDS):
-        # Its vault trades one round at a time; the schedule checked at creation keeps it so.
+    if kind_hooks(tournament.kind).schedule_fixed and set(changes) & set(SCHEDULE_FIELDS):
+        # (A DEX vault trades one round at a time; the schedule checked at creation keeps it so.)
         raise InvalidInput(
-            "a DEX tournament's schedule is fixed when it is created (its vault trades one round "
-            "at a time)"
+            f"a {tournament.get_kind_display()} tournament's schedule is fixed when it is created "
+            "(its vault trades one round at a time)"
         )
     added_to_pool = 0
     if chain_enabled() and "reward_pool" in changes:

@@ -36,6 +36,7 @@ from django.utils import timezone
 
 from tournaments.blobs import BlobNotFound, blob_store
 from tournaments.errors import ArenaError, Conflict, InvalidInput, TooManyRequests
+from tournaments.kinds import platform_data_kinds
 from tournaments.models import (
     DatasetVersion,
     Round,
@@ -44,7 +45,6 @@ from tournaments.models import (
     SponsorUpload,
     Submission,
     Tournament,
-    TournamentKind,
     UploadKind,
     UploadState,
 )
@@ -92,7 +92,7 @@ def check_pending_uploads(*, sponsor: User) -> None:
     limit = settings.ARENA_SPONSOR_PENDING_UPLOADS
     pending = (
         SponsorUpload.objects.filter(tournament__sponsor=sponsor, state=UploadState.PROCESSING)
-        .exclude(tournament__kind=TournamentKind.DEX)
+        .exclude(tournament__kind__in=platform_data_kinds())
         .count()
     )
     if pending >= limit:
