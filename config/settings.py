@@ -335,6 +335,12 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# DEX tournaments off dev chains: the exchanges ("factory:router" address pairs, comma
+# separated) a vault may trade through; none by default, so a real chain needs the list.
+ARENA_DEX_EXCHANGES = [p.strip() for p in os.environ.get("ARENA_DEX_EXCHANGES", "").split(",") if p.strip()]
+# Each pool of a DEX universe must hold at least this many times the vault's capital in
+# quote tokens (a thin pool moves far under the vault's trades and is cheap to push around).
+ARENA_DEX_MIN_POOL_MULTIPLE = int(os.environ.get("ARENA_DEX_MIN_POOL_MULTIPLE", "20"))
 # DEX rounds: blocks of pool history read per tick (a long history is read over several).
 ARENA_DEX_SYNC_BLOCKS = int(os.environ.get("ARENA_DEX_SYNC_BLOCKS", "5000"))
 # DEX rounds: how often the scheduler marks a trading vault to market (live P&L).

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from eth_utils import is_address, to_checksum_address
@@ -126,24 +127,58 @@ def _check_rules(rules: TradingRules, tournament: Tournament) -> list[str]:
     return problems
 
 
+def _exchange_allowed(gateway: ChainGateway, *, factory: str, router: str) -> None:
+    """Off dev chains the vault may trade only through an exchange the operator lists
+    (ARENA_DEX_EXCHANGES, "factory:router" pairs): a sponsor's own router could take the
+    vault's capital at any price its code likes."""
+    if is_dev_chain(gateway):
+        return  # the demo and tests deploy their own exchange each time
+    wanted = f"{factory}:{router}".lower()
+    if wanted not in {pair.lower() for pair in settings.ARENA_DEX_EXCHANGES}:
+        raise InvalidInput(
+            f"factory {factory} with router {router} is not an exchange this platform trades on "
+            "(the operator lists them in ARENA_DEX_EXCHANGES)",
+            code="exchange_not_allowed",
+        )
+
+
 def _find_pools(
-    gateway: ChainGateway, *, factory: str, router: str, quote: str, tokens: Sequence[UniverseToken]
+    gateway: ChainGateway,
+    *,
+    factory: str,
+    router: str,
+    quote: str,
+    tokens: Sequence[UniverseToken],
+    capital: int,
 ) -> list[str]:
+    _exchange_allowed(gateway, factory=factory, router=router)
     dex = dex_for(gateway)
     try:
         dex.attach_exchange(factory=factory, router=router)
     except Exception as exc:  # noqa: BLE001 - any failure here means the addresses are wrong
         raise InvalidInput(f"factory/router: {exc}") from exc
-    pairs, missing = [], []
+    pairs, missing, shallow = [], [], []
+    # A pool much smaller than the vault moves far under its trades, and a thin pool is
+    # cheap to push around a round's marks: each must hold this many times the capital.
+    least = settings.ARENA_DEX_MIN_POOL_MULTIPLE * capital
     for item in tokens:
         pair = dex.pair_for(item.token, quote)
         if pair is None:
             missing.append(item.symbol)
+        elif dex.balance_of(quote, pair) < least:
+            shallow.append(item.symbol)
         pairs.append(pair)
     if missing:
         raise InvalidInput(
             f"no pool against the quote token for: {', '.join(missing)}",
             details={"tokens_without_pool": missing},
+        )
+    if shallow:
+        raise InvalidInput(
+            f"pools too small for a vault of {capital} quote units (each needs at least "
+            f"{settings.ARENA_DEX_MIN_POOL_MULTIPLE}× that in quote tokens): {', '.join(shallow)}",
+            code="pool_too_small",
+            details={"tokens_with_small_pools": shallow},
         )
     return pairs
 
@@ -182,7 +217,9 @@ def dex_tournament_create(
     quote = to_checksum_address(quote_token)
     # Lock order: the chain gateway, then the database (see tournaments/services/lifecycle).
     with use_gateway() as gateway:
-        pairs = _find_pools(gateway, factory=factory, router=router, quote=quote, tokens=tokens)
+        pairs = _find_pools(
+            gateway, factory=factory, router=router, quote=quote, tokens=tokens, capital=rules.capital
+        )
         with transaction.atomic():
             tournament = tournament_create(
                 sponsor=sponsor,

@@ -148,6 +148,52 @@ def test_a_vault_that_does_not_reconcile_halts_trading_until_the_difference_is_b
     assert len(_trades_on_chain(market)) > trades_before
 
 
+def _create(sponsor, universe, capital: int, slug: str):
+    return dex_tournament_create(
+        sponsor=sponsor, name=slug.title(), slug=slug, quote_token=universe.quote, quote_symbol="AUSD",
+        factory=universe.exchange.factory, router=universe.exchange.router,
+        tokens=[UniverseToken(m.symbol, m.token) for m in universe.markets],
+        rules=TradingRules(capital=capital), now=timezone.now(),
+        round_interval=timedelta(minutes=2), submission_window=timedelta(minutes=1),
+        resolution_lag=timedelta(seconds=30), score_days=2, score_day_interval=timedelta(seconds=30),
+    )
+
+
+def test_pools_too_thin_for_the_vault_are_refused_by_name(sponsor):
+    with use_gateway() as gateway:
+        universe = build_universe(
+            dex_for(gateway), symbols=SYMBOLS, start_prices=[1.0, 2.0, 0.5, 4.0, 8.0],
+            depth_quote=100_000 * E18,  # 10× the capital below; 20× is needed
+        )
+    with pytest.raises(InvalidInput) as refused:
+        _create(sponsor, universe, 10_000 * E18, "thin")
+    assert refused.value.code == "pool_too_small"
+    assert refused.value.details == {"tokens_with_small_pools": SYMBOLS}
+    assert "each needs at least 20× that in quote tokens" in refused.value.message
+    _create(sponsor, universe, 5_000 * E18, "deep-enough")  # 20× exactly is enough
+
+
+def test_off_a_dev_chain_only_a_listed_exchange_is_traded_on(sponsor, settings, monkeypatch):
+    import dex.services.markets as markets
+
+    with use_gateway() as gateway:
+        universe = build_universe(
+            dex_for(gateway), symbols=SYMBOLS, start_prices=[1.0, 2.0, 0.5, 4.0, 8.0], depth_quote=10**6 * E18
+        )
+    monkeypatch.setattr(markets, "is_dev_chain", lambda gateway: False)  # as on a real chain
+    with pytest.raises(InvalidInput) as refused:
+        _create(sponsor, universe, 10_000 * E18, "unlisted")
+    assert refused.value.code == "exchange_not_allowed"
+    assert refused.value.message == (
+        f"factory {universe.exchange.factory} with router {universe.exchange.router} is not an "
+        "exchange this platform trades on (the operator lists them in ARENA_DEX_EXCHANGES)"
+    )
+    settings.ARENA_DEX_EXCHANGES = [f"{universe.exchange.factory.lower()}:{universe.exchange.router}"]
+    market = _create(sponsor, universe, 10_000 * E18, "listed").dex
+    with use_gateway() as gateway:  # off a dev chain the sponsor deposits the capital
+        assert market_dex(market, gateway).balance_of(market.quote_token, market.vault) == 0
+
+
 def test_a_sponsor_creates_a_dex_tournament_on_the_site(client, sponsor):
     from django.urls import reverse
 
