@@ -24,7 +24,8 @@ from tests.production.stack import (
 )
 from tests.production.test_full_round import upload_predictions
 
-pytestmark = [pytest.mark.production, pytest.mark.slow]
+# Not marked slow: CI runs it on every change (the issue of hostile input asks for it there).
+pytestmark = [pytest.mark.production]
 
 SLUG = "hostile-served"
 ROWS = 60

@@ -29,7 +29,8 @@ from tests.production.stack import (
 )
 from tests.production.test_full_round import upload_predictions
 
-pytestmark = [pytest.mark.production, pytest.mark.slow]
+# Not marked slow: CI runs it on every change (the issue of hostile input asks for it there).
+pytestmark = [pytest.mark.production]
 
 SLUG = "crash-weather"
 MODELERS = {"ann": 7, "ben": 3, "cat": 11}
