@@ -27,18 +27,21 @@ from chain.models import (
 )
 from chain.settlement import Payout as LeafPayout
 from chain.settlement import build_commitments, build_settlement
-from tournaments import events
 from tournaments.errors import Conflict
 from tournaments.models import (
     ModelSlot,
-    PayoutState,
     Round,
-    StakeEvent,
     StakeEventKind,
     Submission,
     Tournament,
 )
 from tournaments.selectors import stake_snapshot_map
+from tournaments.services.mirror import (
+    payouts_mark_settled,
+    payouts_void,
+    pool_mirror,
+    stake_mirror,
+)
 from tournaments.services.payouts import stake_snapshot_correct
 
 # The contract's ABANDON_AFTER: a round not completed this long after its close may be
@@ -363,7 +366,7 @@ def chain_settlement_step(*, round: Round, now: datetime) -> bool:
             state.abandoned_tx = state.abandoned_tx or "abandoned"
             state.completed = True
             state.save()
-            _void_payouts(round)
+            payouts_void(round=round)  # applied nothing: kept, void
             return True
         if onchain["status_name"] in ("none", "vetoed"):  # vetoed here: a corrected root
             state.window_ends_at = None
@@ -412,23 +415,13 @@ def chain_settlement_step(*, round: Round, now: datetime) -> bool:
     return state.completed
 
 
-def _void_payouts(round: Round) -> None:
-    """An abandoned round applies nothing: its payouts are void (kept, to show what the
-    disputed root would have paid)."""
-    round.payouts.filter(state=PayoutState.PENDING).update(state=PayoutState.VOID)
-
-
 def _mark_payouts_settled(round: Round, now: datetime, from_receipts: dict[int, str]) -> None:
     applied = {
         e.args["model_id"]: e.tx_hash
         for e in IndexedEvent.objects.filter(name="LeafApplied", args__round_id=round.number, args__tournament_id=round.tournament_id)
     }
     applied |= from_receipts
-    for payout in round.payouts.filter(state=PayoutState.PENDING):
-        payout.state = PayoutState.SETTLED
-        payout.settled_at = now
-        payout.tx_hash = applied.get(payout.model_id, "")
-        payout.save(update_fields=["state", "settled_at", "tx_hash"])
+    payouts_mark_settled(round=round, now=now, tx_by_model=applied)
 
 
 # --- event indexer -----------------------------------------------------------------------
@@ -438,20 +431,7 @@ MIRRORED = ["Staked", "ReleaseRequested", "Released", "PoolFunded", "LeafApplied
 
 
 def _set_stake(model_id: int, stake: int, kind: str, event: dict, round: Round | None = None) -> None:
-    model = ModelSlot.objects.select_for_update().filter(pk=model_id).first()
-    if model is None:
-        return  # a model of another platform sharing the contract
-    # The ledger records the change of `stake` itself (a burn may also reach unbonding stake,
-    # which `stake` no longer holds), so the history always sums to the mirror.
-    change = stake - model.stake
-    model.stake = stake
-    model.save(update_fields=["stake"])
-    StakeEvent.objects.create(model=model, kind=kind, amount=change, round=round, tx_hash=event["tx_hash"])
-    events.stake_changed(model)  # live leaderboards, after the indexer's commit
-
-
-def _set_pool(tournament_id: int, pool: int) -> None:
-    Tournament.objects.filter(pk=tournament_id).update(reward_pool=pool)
+    stake_mirror(model_id=model_id, stake=stake, kind=kind, tx_hash=event["tx_hash"], round=round)
 
 
 def _mirror(event: dict) -> None:
@@ -466,7 +446,7 @@ def _mirror(event: dict) -> None:
         _set_stake(args["model_id"], args["stake"], kind, event, round)
     elif name in ("PoolFunded", "SettlementFinalized", "SettlementCompleted", "RoundAbandoned"):
         if "pool" in args:
-            _set_pool(args["tournament_id"], args["pool"])
+            pool_mirror(tournament_id=args["tournament_id"], pool=args["pool"])
 
 
 def chain_index(*, confirmations: int | None = None, max_blocks: int = 5000) -> int:

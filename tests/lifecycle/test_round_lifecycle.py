@@ -1,4 +1,6 @@
-"""Each lifecycle transition, its preconditions, and that running it twice changes nothing."""
+"""Each lifecycle transition, its preconditions, and that running it twice changes nothing —
+on both ledger adapters (tournaments/ledger.py): the database ledger, and the chain ledger
+on the embedded chain, whose balances reach the database through its indexer (sync)."""
 
 import re
 from datetime import timedelta
@@ -12,6 +14,7 @@ from django.utils import timezone
 from tests.builders import seal_for
 from tournaments.errors import Conflict
 from tournaments.fields import tokens_to_wei
+from tournaments.ledger import ledger
 from tournaments.models import (
     Payout,
     PayoutState,
@@ -39,6 +42,23 @@ from tournaments.services.tournaments import tournament_create
 pytestmark = pytest.mark.django_db
 
 ROWS = 60
+
+
+@pytest.fixture(
+    autouse=True,
+    params=[
+        "database",
+        pytest.param(
+            "chain",
+            marks=[pytest.mark.chain_integration, pytest.mark.django_db(transaction=True)],
+        ),
+    ],
+)
+def money(request):
+    """The ledger the round runs on (the conftest switches ARENA_CHAIN by the marker)."""
+    led = ledger()
+    assert led.name == request.param
+    return led
 
 
 def _csv(frame: pd.DataFrame) -> bytes:
@@ -72,6 +92,8 @@ def world():
         owner = User.objects.create_user(f"{name}-owner")
         slot = model_create(owner=owner, tournament=t, name=name)
         models.append(stake_deposit(model=slot, by=owner, amount=tokens_to_wei(stake)))
+    ledger().sync()  # a chain's stakes and pool reach the database through its indexer
+    models = [m.__class__.objects.get(pk=m.pk) for m in models]
     truth = rng.random(ROWS)
     return {"t": t, "sponsor": sponsor, "round": rnd, "ids": ids, "models": models, "truth": truth, "start": start}
 
@@ -186,12 +208,16 @@ def test_scoring_days_in_order_then_resolve_and_settle_exactly_once(world):
     assert payouts["alpha"].amount == tokens_to_wei(60) * 5 // 100
     assert payouts["gamma"].amount == -(tokens_to_wei(10) * 5 // 100)
 
-    round_settle(round=rnd, now=rnd.resolves_at)
-    round_settle(round=rnd, now=rnd.resolves_at)
+    # Settled exactly once: again at the same moment, and after any challenge window.
+    after_window = rnd.resolves_at + timedelta(days=2)
+    for now in (rnd.resolves_at, rnd.resolves_at, after_window, after_window):
+        round_settle(round=rnd, now=now)
+    ledger().sync()
     a, _, c = (m.__class__.objects.get(pk=m.pk) for m in world["models"])
     assert a.stake == tokens_to_wei(60) + payouts["alpha"].amount
     assert c.stake == tokens_to_wei(10) + payouts["gamma"].amount
-    assert StakeEvent.objects.filter(round=rnd).count() == 3 - (payouts["beta"].amount == 0)
+    changes = StakeEvent.objects.filter(round=rnd).exclude(amount=0)
+    assert changes.count() == 3 - (payouts["beta"].amount == 0)
     t = Tournament.objects.get(pk=world["t"].pk)
     rewards = sum(p.amount for p in payouts.values() if p.amount > 0)
     assert t.reward_pool == tokens_to_wei(50) - rewards

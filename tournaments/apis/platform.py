@@ -7,8 +7,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from chain.selectors import chain_summary
 from config.api_tools import max_prediction_bytes, operation
+from tournaments.ledger import ledger
 from tournaments.services.receipts import platform_receipt_public_key
 
 TAG_PLATFORM = ["platform"]
@@ -61,6 +61,6 @@ class PlatformDetailApi(APIView):
             "max_prediction_bytes": max_prediction_bytes(),
             "commitments": "leaf = keccak256(keccak256(sha256 digest of the envelope, as in its "
             "CID)); node = keccak256(min(a, b) || max(a, b)); one root per round, fixed at close",
-            "chain": chain_summary(),
+            "chain": ledger().describe(),
         }
         return Response(self.OutputSerializer(data).data)

@@ -11,7 +11,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import HasScope
-from chain.selectors import chain_summary, onchain_commitments
 from config.api_tools import (
     FileUploadSerializer,
     ListApiMixin,
@@ -24,6 +23,7 @@ from tournaments import selectors
 from tournaments.apis.common import TAG_SUBMISSIONS, get_model
 from tournaments.apis.upload_lane import THROTTLED_MARK, envelope_name, sealed_upload
 from tournaments.errors import NotAllowed, NotFound
+from tournaments.ledger import ledger
 from tournaments.models import RoundState, Submission
 from tournaments.services.receipts import submission_receipt
 from tournaments.services.submissions import submission_upload
@@ -259,11 +259,11 @@ class SubmissionProofApi(APIView):
         if submission is None:
             raise NotFound(f"model {model.id} has no submission {submission_id}")
         proof = selectors.submission_inclusion_proof(submission=submission)
-        onchain = onchain_commitments(round=submission.round)
+        onchain = ledger().published_commitments(round=submission.round)
         proof |= {
             "root_source": "chain" if onchain and onchain["root"] == proof["root"] else "platform",
             "onchain_root": onchain["root"] if onchain else None,
             "commitments_tx": onchain["tx_hash"] if onchain else None,
-            "chain": chain_summary(),
+            "chain": ledger().describe(),
         }
         return Response(self.OutputSerializer(proof).data)

@@ -6,7 +6,6 @@ is harmless. Each transition is logged in RoundTransition with its time.
 """
 
 import logging
-from contextlib import nullcontext
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -14,6 +13,7 @@ from django.db import DatabaseError, transaction
 
 from tournaments import events
 from tournaments.errors import Conflict
+from tournaments.ledger import ledger
 from tournaments.models import (
     ROUND_STATE_ORDER,
     ModelSlot,
@@ -49,16 +49,6 @@ def _transition(round: Round, to_state: str, now: datetime, detail: str = "") ->
 
 def _locked(round: Round) -> Round:
     return Round.objects.select_for_update().select_related("tournament").get(pk=round.pk)
-
-
-def _post_commitments_after_commit(round: Round) -> None:
-    """Post the commitments root on-chain once the close is committed (before decryption)."""
-    from chain.client import chain_enabled
-
-    if chain_enabled():
-        from chain.tasks import post_commitments
-
-        transaction.on_commit(lambda: post_commitments.delay(round.pk))
 
 
 # A round opened later than this share of its submission window after its open time gets the
@@ -113,9 +103,8 @@ def round_schedule_next(*, tournament: Tournament, now: datetime) -> Round | Non
 def round_open(*, round: Round, now: datetime) -> Round:
     """Open for submissions: needs the live data; freezes the tournament's rules. With a
     chain the round opens there first, so a release requested from then on waits for it."""
-    from chain.client import chain_enabled, use_gateway
-
-    with (use_gateway() if chain_enabled() else nullcontext()), transaction.atomic():
+    money = ledger()
+    with money.session(), transaction.atomic():
         round = _locked(round)
         if _past(round.state, RoundState.OPEN):
             return round
@@ -133,10 +122,7 @@ def round_open(*, round: Round, now: datetime) -> Round:
             round.closes_at = now + t.submission_window
             round.resolves_at = round.closes_at + t.resolution_lag + (t.score_days - 1) * t.score_day_interval
             detail = f"{late.total_seconds():.0f} s late: open until {round.closes_at.isoformat()}"
-        if chain_enabled():
-            from chain.services import chain_open_round
-
-            chain_open_round(round=round)
+        money.round_opened(round=round)
         round.rules = round.tournament.rules_snapshot() | {
             # The score schedule is frozen too (Round.score_day_at reads it from here).
             "resolution_lag_seconds": t.resolution_lag.total_seconds(),
@@ -153,9 +139,8 @@ def round_close(*, round: Round, now: datetime) -> Round:
     """Lock submissions: the last one received per model counts and is committed to (Merkle
     root); stakes are snapshotted. Then the counted envelopes are opened and checked. With a
     chain, its latest block is noted: the stakes at risk are read from the contract there."""
-    from chain.client import chain_enabled, use_gateway
-
-    with (use_gateway() if chain_enabled() else nullcontext()), transaction.atomic():
+    money = ledger()
+    with money.session(), transaction.atomic():
         round = _locked(round)
         if _past(round.state, RoundState.CLOSED):
             return round
@@ -179,17 +164,14 @@ def round_close(*, round: Round, now: datetime) -> Round:
                 latest_ids.append(sub.id)
         Submission.objects.filter(id__in=latest_ids).update(is_counted=True)
         round_commitments_record(round=round)
-        _post_commitments_after_commit(round)
+        money.round_commitments_after_commit(round=round)  # published before decryption
         StakeSnapshot.objects.bulk_create(
             [
                 StakeSnapshot(round=round, model=m, amount=m.stake)
                 for m in ModelSlot.objects.filter(id__in=seen)
             ]
         )
-        if chain_enabled():
-            from chain.services import chain_record_close
-
-            chain_record_close(round=round)
+        money.round_closed(round=round)
         _transition(round, RoundState.CLOSED, now, f"{len(latest_ids)} submissions counted")
     # Outside the close's transaction: the close and its commitments stand even if opening
     # fails (e.g. a missing key-encryption key); scoring retries it before day 1.
@@ -243,10 +225,10 @@ def round_resolve(*, round: Round, now: datetime) -> Round:
     Also once a missing target is overdue (target_overdue_at): payouts then come from the
     last day that was scored, and a round with no scored day resolves with none (every
     stake at risk is released whole)."""
-    from chain.client import chain_enabled, use_gateway
     from tournaments.services.payouts import payouts_for_round
 
-    with (use_gateway() if chain_enabled() else nullcontext()), transaction.atomic():
+    money = ledger()
+    with money.session(), transaction.atomic():
         round = _locked(round)
         if _past(round.state, RoundState.RESOLVED):
             return round
@@ -260,12 +242,9 @@ def round_resolve(*, round: Round, now: datetime) -> Round:
             raise Conflict(
                 f"round {round.number} has {round.scored_days} of {round.total_score_days} score days"
             )
-        if chain_enabled():
-            # The commitments post (normally done by a task after the close) and the stakes
-            # at risk read at its block must be in before any payout is computed.
-            from chain.services import chain_post_commitments
-
-            chain_post_commitments(round=round)
+        # The ledger's own stakes at risk (on a chain: read at the close block, after the
+        # commitments post a task normally did already) must be in before any payout.
+        money.stakes_at_risk_fixed(round=round)
         payouts = payouts_for_round(round=round)
         detail = f"{len(payouts)} payouts"
         if cut_short:
@@ -288,32 +267,18 @@ def round_settle(*, round: Round, now: datetime) -> Round:
     window) → finalize → apply, and the round turns settled once every leaf is applied.
     Without one (ARENA_CHAIN=off) the database ledger applies the payouts directly.
     """
-    from chain.client import chain_enabled, use_gateway
-    from tournaments.services.payouts import payouts_apply
-
-    # Lock order: the chain gateway before the database (web requests that touch both take
-    # them in that order too), so the two locks can never wait on each other.
-    with (use_gateway() if chain_enabled() else nullcontext()), transaction.atomic():
+    # Lock order: the ledger's session (a chain's gateway) before the database (web requests
+    # that touch both take them in that order too), so the two locks never wait on each other.
+    money = ledger()
+    with money.session(), transaction.atomic():
         round = _locked(round)
         if _past(round.state, RoundState.SETTLED):
             return round
         if round.state != RoundState.RESOLVED:
             raise Conflict(f"round {round.number} is {round.state}, not resolved")
-        if chain_enabled():
-            from chain.services import chain_settlement_step
-
-            if not chain_settlement_step(round=round, now=now):
-                return round  # waiting for the challenge window; the next tick resumes
-            round.chain.refresh_from_db()
-            if round.chain.abandoned_tx:
-                detail = (
-                    f"abandoned on-chain after the guardian's veto of root {round.chain.settlement_root}: "
-                    "no payout applied, every stake at risk released"
-                )
-            else:
-                detail = f"settled on-chain, root {round.chain.settlement_root}"
-        else:
-            detail = f"{payouts_apply(round=round, now=now)} payouts applied"
+        detail = money.settle(round=round, now=now)
+        if detail is None:
+            return round  # waiting (a challenge window, the chain); the next tick resumes
         _transition(round, RoundState.SETTLED, now, detail)
     events.round_changed(round)
     return round

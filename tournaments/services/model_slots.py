@@ -1,4 +1,4 @@
-"""Model slots and the database stake ledger."""
+"""Model slots and their stakes (held by the ledger, tournaments/ledger.py)."""
 
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
@@ -7,7 +7,8 @@ from django.utils.text import slugify
 from tournaments import events
 from tournaments.errors import Conflict, InvalidInput, NotAllowed
 from tournaments.fields import wei_to_tokens
-from tournaments.models import ModelSlot, StakeEvent, StakeEventKind, Tournament, TournamentState
+from tournaments.ledger import ledger
+from tournaments.models import ModelSlot, StakeEvent, Tournament, TournamentState
 
 
 def model_create(*, owner: User, tournament: Tournament, name: str) -> ModelSlot:
@@ -48,31 +49,27 @@ def stake_change(
 
 
 def stake_deposit(*, model: ModelSlot, by: User, amount: int) -> ModelSlot:
-    """Stake on a model. With a chain the stake is a token transfer to the staking contract
-    (from the owner's custodial wallet on a dev chain) and the indexer mirrors it here."""
-    from chain.client import chain_enabled
-
+    """Stake on a model, through the ledger. With a chain the stake is a token transfer to
+    the staking contract (from the owner's custodial wallet on a dev chain) and the indexer
+    mirrors it here."""
     _own(model, by)
     if amount <= 0:
         raise InvalidInput("a stake deposit must be positive")
-    if chain_enabled():
-        from chain.services import chain_stake_from_dev_wallet
-
-        chain_stake_from_dev_wallet(model=model, amount=amount)
-        return ModelSlot.objects.get(pk=model.pk)
-    return stake_change(model=model, amount=amount, kind=StakeEventKind.DEPOSIT)
+    ledger().stake(model=model, amount=amount)
+    return ModelSlot.objects.get(pk=model.pk)
 
 
 def stake_release(*, model: ModelSlot, by: User, amount: int) -> ModelSlot:
-    """Release stake not at risk: stake snapshotted by an unsettled round stays locked."""
-    from chain.client import chain_enabled
+    """Release stake not at risk: stake snapshotted by an unsettled round stays locked (and
+    on a chain the contract also holds it for every round open there)."""
     from tournaments.selectors import stake_locked
 
     _own(model, by)
     if amount <= 0:
         raise InvalidInput("a release must be positive")
     locked = stake_locked(model=model)
-    with transaction.atomic():
+    money = ledger()
+    with money.session(), transaction.atomic():
         current = ModelSlot.objects.select_for_update().get(pk=model.pk)
         free = current.stake - locked
         if amount > free:
@@ -83,9 +80,5 @@ def stake_release(*, model: ModelSlot, by: User, amount: int) -> ModelSlot:
                 "backs unsettled rounds",
                 details={"free_wei": str(max(free, 0)), "locked_wei": str(locked)},
             )
-        if not chain_enabled():
-            return stake_change(model=current, amount=-amount, kind=StakeEventKind.RELEASE)
-    from chain.services import chain_request_release_from_dev_wallet
-
-    chain_request_release_from_dev_wallet(model=model, amount=amount)
+        money.release(model=current, amount=amount)
     return ModelSlot.objects.get(pk=model.pk)

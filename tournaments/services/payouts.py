@@ -8,6 +8,7 @@ import numpy as np
 import scoring
 from tournaments.errors import Conflict
 from tournaments.fields import wei_to_tokens
+from tournaments.ledger import ledger
 from tournaments.models import (
     Payout,
     PayoutState,
@@ -42,24 +43,19 @@ def _cap_rewards_to_pool(amounts: list[int], pool: int) -> list[int]:
 def _pool_available(round: Round) -> int:
     """The reward pool minus rewards already promised to other resolved, unsettled rounds.
 
-    With a chain the pool is read from the contract (the mirror may lag by the confirmation
-    depth), and rounds whose settlement is already finalized on-chain have had their rewards
-    reserved out of it there, so only the not-yet-finalized ones are subtracted.
+    The pool is the ledger's (on a chain the contract's: the mirror may lag by the
+    confirmation depth), and only rounds whose rewards the ledger has not reserved yet are
+    subtracted (on a chain, a finalized settlement has had its rewards reserved there).
     """
     pending = Payout.objects.filter(
         round__tournament_id=round.tournament_id, state=PayoutState.PENDING
     ).exclude(round=round)
     # The tournament's row lock serialises rounds resolving at once (overlapping workers), so
     # two of them can never both promise the same part of the pool.
-    pool = Tournament.objects.select_for_update().get(pk=round.tournament_id).reward_pool
-    from chain.client import chain_enabled
-
-    if chain_enabled():
-        from chain.client import use_gateway
-
-        with use_gateway() as gateway:
-            pool = gateway.pool_of(round.tournament_id)
-        pending = pending.exclude(round__chain__finalized_tx__gt="")
+    Tournament.objects.select_for_update().get(pk=round.tournament_id)
+    money = ledger()
+    pool = money.pool(tournament_id=round.tournament_id)
+    pending = money.not_yet_reserved(pending)
     promised = sum(max(amount, 0) for amount in pending.values_list("amount", flat=True))
     return max(pool - promised, 0)
 

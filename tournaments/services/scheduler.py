@@ -18,6 +18,7 @@ from django.db.models import Exists, OuterRef, Q
 
 from tournaments.errors import ArenaError
 from tournaments.kinds import kind_hooks
+from tournaments.ledger import ledger
 from tournaments.models import (
     Round,
     RoundState,
@@ -87,7 +88,7 @@ def _round_step(round: Round, now: datetime, report: TickReport) -> bool:
         report.actions.append(f"{label} resolved")
         return True
     if round.state == RoundState.RESOLVED:
-        _prepare_chain_settlement(round)
+        ledger().prepare_settlement(round=round)
         if round_settle(round=round, now=now).state != RoundState.SETTLED:
             report.waiting.append(f"{label}: settlement (challenge window or chain)")
             return False
@@ -96,24 +97,10 @@ def _round_step(round: Round, now: datetime, report: TickReport) -> bool:
     return False
 
 
-def _prepare_chain_settlement(round: Round) -> None:
-    from chain.client import chain_enabled
-
-    if chain_enabled():
-        from chain.services import chain_prepare_settlement
-
-        chain_prepare_settlement(round=round)
-
-
-def _index_chain(report: TickReport) -> None:
-    """Mirror chain events first, so closes snapshot the stakes the chain holds now."""
-    from chain.client import chain_enabled
-
-    if chain_enabled():
-        from chain.services import chain_index
-
-        if mirrored := chain_index():
-            report.actions.append(f"indexed {mirrored} chain events")
+def _sync_ledger(report: TickReport) -> None:
+    """Mirror the ledger first (chain events), so closes snapshot the stakes it holds now."""
+    if mirrored := ledger().sync():
+        report.actions.append(f"indexed {mirrored} chain events")
 
 
 def tournaments_in_play(tournaments: list[Tournament] | None = None):
@@ -140,7 +127,7 @@ def scheduler_shared_tick(*, now: datetime, report: TickReport | None = None) ->
     """The part of a tick that is no tournament's own: mirror the chain, resume lost checks."""
     report = report if report is not None else TickReport()
     try:
-        _index_chain(report)
+        _sync_ledger(report)
     except Exception:  # noqa: BLE001 - a node that is down must not stop the rounds' other steps
         log.exception("indexing chain events failed")
         report.waiting.append("chain index: failed (retried next tick)")

@@ -10,9 +10,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from chain.client import chain_enabled
 from tournaments.errors import ArenaError, Conflict, InvalidInput, NotAllowed
 from tournaments.kinds import kind_hooks
+from tournaments.ledger import ledger
 from tournaments.models import Tournament, TournamentKind
 
 log = logging.getLogger("arena.tournaments")
@@ -123,36 +123,29 @@ def tournament_create(
         **options,
     )
     _check_schedule(tournament)
-    pool = tournament.reward_pool
-    if chain_enabled():
-        # With a chain the pool is what is funded on-chain; the indexer mirrors it here.
-        tournament.reward_pool = 0
+    # The pool is what the ledger was funded with (on a chain after the commit, mirrored
+    # back by the indexer), never a number written here.
+    pool, tournament.reward_pool = tournament.reward_pool, 0
     try:
         with transaction.atomic():
             tournament.save()
-            _fund_pool_after_commit(tournament, pool)
+            _fund_pool(tournament, pool)
     except IntegrityError:
         raise Conflict(f"a tournament with slug '{tournament.slug}' already exists") from None
     return tournament
 
 
-def _fund_pool_after_commit(tournament: Tournament, amount: int) -> None:
-    """On a dev chain the sponsor's custodial wallet funds the pool (test tokens); on a real
-    chain the sponsor calls fund() from their own wallet and the indexer mirrors it."""
-    if amount <= 0 or not chain_enabled():
+def _fund_pool(tournament: Tournament, amount: int) -> None:
+    """Fund the tournament's pool through the ledger: on a dev chain from the sponsor's
+    custodial wallet (test tokens), after the commit; on a real chain the sponsor calls
+    fund() from their own wallet and the indexer mirrors it. A failure is logged: the
+    tournament stands and the funding can be redone."""
+    if amount <= 0:
         return
-
-    def fund() -> None:
-        from chain.services import chain_fund_from_dev_wallet
-
-        try:
-            chain_fund_from_dev_wallet(tournament=tournament, amount=amount)
-        except ArenaError as exc:
-            log.warning("%s: reward pool not funded: %s", tournament.slug, exc.message)
-        except Exception:  # noqa: BLE001 - the tournament is committed; funding can be redone
-            log.exception("%s: reward pool not funded", tournament.slug)
-
-    transaction.on_commit(fund)
+    try:
+        ledger().fund_pool(tournament=tournament, amount=amount)
+    except ArenaError as exc:
+        log.warning("%s: reward pool not funded: %s", tournament.slug, exc.message)
 
 
 def tournament_update(*, tournament: Tournament, by: User, **changes) -> Tournament:
@@ -167,25 +160,26 @@ def tournament_update(*, tournament: Tournament, by: User, **changes) -> Tournam
             f"a {tournament.get_kind_display()} tournament's schedule is fixed when it is created "
             "(its vault trades one round at a time)"
         )
-    added_to_pool = 0
-    if chain_enabled() and "reward_pool" in changes:
-        from chain.client import use_gateway
-
-        # Against the contract's pool, not the mirror (which lags), so a retried edit to the
-        # same amount adds nothing. Read before the row lock: the gateway is always taken
-        # before the database, never inside it.
-        with use_gateway() as gateway:
-            on_chain = gateway.pool_of(tournament.pk)
-        added_to_pool = int(changes.pop("reward_pool")) - on_chain
-        if added_to_pool < 0:
-            raise InvalidInput("the reward pool is on-chain: it can grow by funding, not shrink")
-    with transaction.atomic():
+    wanted_pool = int(changes.pop("reward_pool")) if "reward_pool" in changes else None
+    money = ledger()
+    # The ledger's session (a chain's gateway) before the row lock, never inside it.
+    with money.session(), transaction.atomic():
         tournament = Tournament.objects.select_for_update().get(pk=tournament.pk)
+        added_to_pool = 0
+        if wanted_pool is not None:
+            # Against the ledger's pool (on a chain the contract's, not the lagging mirror),
+            # under the row lock: a retried edit to the same amount adds nothing.
+            added_to_pool = wanted_pool - money.pool(tournament_id=tournament.pk)
+            if added_to_pool < 0:
+                raise InvalidInput(
+                    "the reward pool is money promised to modelers: it can grow by funding, "
+                    "not shrink"
+                )
         for field, value in changes.items():
             setattr(tournament, field, value)
         _check_schedule(tournament)
         tournament.save()
-        _fund_pool_after_commit(tournament, added_to_pool)
+        _fund_pool(tournament, added_to_pool)
     return tournament
 
 

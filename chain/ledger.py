@@ -1,0 +1,104 @@
+"""The chain ledger: the ledger port's adapter for the staking contract (tournaments/ledger.py).
+
+Stakes, pools and payouts live in the contract, on the embedded py-evm chain or behind
+JSON-RPC; the database mirrors them through the indexer (chain_index → tournaments'
+mirror services). Writes from the platform's side are sent from custodial dev wallets on dev
+chains; on a real chain modelers and sponsors sign them in their own wallets.
+"""
+
+import logging
+from contextlib import AbstractContextManager
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import QuerySet
+
+from chain.client import use_gateway
+from chain.selectors import chain_summary, onchain_commitments
+from chain.services import (
+    chain_fund_from_dev_wallet,
+    chain_index,
+    chain_open_round,
+    chain_post_commitments,
+    chain_prepare_settlement,
+    chain_record_close,
+    chain_request_release_from_dev_wallet,
+    chain_settlement_step,
+    chain_stake_from_dev_wallet,
+)
+from chain.tasks import post_commitments
+from tournaments.errors import ArenaError
+from tournaments.models import ModelSlot, Payout, Round, Tournament
+
+log = logging.getLogger("arena.chain")
+
+
+class ChainLedger:
+    name = "chain"
+    mirrored = True
+
+    def session(self) -> AbstractContextManager[object]:
+        return use_gateway()
+
+    def sync(self) -> int:
+        return chain_index()
+
+    def stake(self, *, model: ModelSlot, amount: int) -> None:
+        chain_stake_from_dev_wallet(model=model, amount=amount)
+
+    def release(self, *, model: ModelSlot, amount: int) -> None:
+        chain_request_release_from_dev_wallet(model=model, amount=amount)
+
+    def fund_pool(self, *, tournament: Tournament, amount: int) -> None:
+        # After the tournament's commit: a funding the chain kept must not belong to a
+        # tournament whose row was rolled back. The indexer mirrors the new pool.
+        def fund() -> None:
+            try:
+                chain_fund_from_dev_wallet(tournament=tournament, amount=amount)
+            except ArenaError as exc:
+                log.warning("%s: reward pool not funded: %s", tournament.slug, exc.message)
+            except Exception:  # noqa: BLE001 - the tournament is committed; funding can be redone
+                log.exception("%s: reward pool not funded", tournament.slug)
+
+        transaction.on_commit(fund)
+
+    def pool(self, *, tournament_id: int) -> int:
+        # The contract's, not the mirror's (which lags by the confirmation depth).
+        with use_gateway() as gateway:
+            return gateway.pool_of(tournament_id)
+
+    def not_yet_reserved(self, pending: QuerySet[Payout]) -> QuerySet[Payout]:
+        # A finalized settlement has had its rewards reserved out of the contract's pool.
+        return pending.exclude(round__chain__finalized_tx__gt="")
+
+    def round_opened(self, *, round: Round) -> None:
+        chain_open_round(round=round)
+
+    def round_closed(self, *, round: Round) -> None:
+        chain_record_close(round=round)
+
+    def round_commitments_after_commit(self, *, round: Round) -> None:
+        transaction.on_commit(lambda: post_commitments.delay(round.pk))
+
+    def stakes_at_risk_fixed(self, *, round: Round) -> None:
+        chain_post_commitments(round=round)
+
+    def prepare_settlement(self, *, round: Round) -> None:
+        chain_prepare_settlement(round=round)
+
+    def describe(self) -> dict | None:
+        return chain_summary()
+
+    def published_commitments(self, *, round: Round) -> dict | None:
+        return onchain_commitments(round=round)
+
+    def settle(self, *, round: Round, now: datetime) -> str | None:
+        if not chain_settlement_step(round=round, now=now):
+            return None  # the challenge window is open, or the chain must wait
+        round.chain.refresh_from_db()
+        if round.chain.abandoned_tx:
+            return (
+                f"abandoned on-chain after the guardian's veto of root {round.chain.settlement_root}: "
+                "no payout applied, every stake at risk released"
+            )
+        return f"settled on-chain, root {round.chain.settlement_root}"

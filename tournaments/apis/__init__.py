@@ -1,0 +1,1 @@
+"""The REST API views of tournaments (routes in config/api_urls.py)."""
