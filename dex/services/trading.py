@@ -76,6 +76,15 @@ def dex_round_book(*, round: Round, now: datetime) -> DexRound:
     book = DexRound.objects.filter(round=round).first()
     if book is not None:
         return book
+    # One vault, one round at a time: a round opened late (it got its whole window) may still
+    # be trading when the next one closes; the next book waits for it, or its rebalance would
+    # move the vault inside the earlier round's P&L.
+    earlier = round.tournament.rounds.filter(number__lt=round.number, state__in=TRADING_STATES)
+    if busy := earlier.order_by("number").first():
+        raise Conflict(
+            f"round {round.number} waits for round {busy.number}, still trading the vault",
+            code="vault_busy",
+        )
     round_decrypt_submissions(round=round, now=now)  # normally done by the close already
     if round.submissions.filter(is_counted=True, state=SubmissionState.RECEIVED).exists():
         raise Conflict(

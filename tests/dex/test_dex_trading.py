@@ -247,3 +247,23 @@ def test_the_demo_market_replays_a_csv_of_real_prices(tmp_path, sponsor):
         assert marks.price(token.token) == pytest.approx(prices[token.symbol][3], rel=1e-9)
     # The path ends at step 3: the market stops there, whatever the clock says.
     assert _move_market(demo, now + td(hours=1)) == 0
+
+
+def test_a_round_closing_while_an_earlier_one_still_trades_waits_for_the_vault(market):
+    from dex.services.trading import dex_round_book
+    from tournaments.errors import Conflict
+
+    first = _closed_round_with_book(market, 1)  # opened late, still trading
+    now = timezone.now()
+    second = Round.objects.create(
+        tournament=market.tournament, number=2, state=RoundState.CLOSED,
+        opens_at=now, closes_at=now, resolves_at=now,
+    )
+    with pytest.raises(Conflict) as waiting:
+        dex_round_book(round=second, now=now)
+    assert waiting.value.code == "vault_busy"
+    assert waiting.value.message == "round 2 waits for round 1, still trading the vault"
+    assert not DexRound.objects.filter(round=second).exists()
+    Round.objects.filter(pk=first.pk).update(state=RoundState.RESOLVED)
+    book = dex_round_book(round=second, now=now)  # the vault is free: the book opens
+    assert book.round_id == second.pk
