@@ -1,9 +1,13 @@
-"""Compile the Vyper contracts in chain/contracts/ into ABI + bytecode.
+"""Compile the Vyper contracts in chain/contracts/ into ABI, bytecode and blueprint bytecode.
 
-Compiled on demand with the pinned `vyper` package (no build artefacts in the repo, so the
-sources are the only truth). Results are memoised per process and, if a cache directory is
-given, on disk under a key made of the sources, the compiler and snekmate versions, so a
-restart does not pay the few seconds of compilation again.
+One loader for every contract: the staking pair (ArenaToken, ArenaStaking) and the exchange
+and vault (ArenaPair, ArenaFactory, ArenaRouter, ArenaVault). Compiled on demand with the
+pinned `vyper` package (no build artefacts in the repo, so the sources are the only truth).
+Results are memoised per process and, if a cache directory is given, on disk under a key
+made of the compiler and snekmate versions and every contract source (the contracts are
+built to work together, so any change recompiles them all), so a restart does not pay the
+few seconds of compilation again. ArenaPair is deployed as an EIP-5202 blueprint that
+ArenaFactory copies: every artifact carries its ``blueprint_bytecode`` too.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 CONTRACTS_DIR = Path(__file__).resolve().parent / "contracts"
-CONTRACT_NAMES = ("ArenaToken", "ArenaStaking")
+CONTRACT_NAMES = ("ArenaToken", "ArenaStaking", "ArenaPair", "ArenaFactory", "ArenaRouter", "ArenaVault")
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,7 @@ class Artifact:
     name: str
     abi: list[dict[str, Any]]
     bytecode: bytes
+    blueprint_bytecode: bytes
 
 
 def _snekmate_root() -> Path:
@@ -34,48 +39,58 @@ def _snekmate_root() -> Path:
     return Path(next(iter(snekmate.__path__))).parent
 
 
-def _cache_key(name: str) -> str:
+@functools.cache
+def _cache_key() -> str:
     digest = hashlib.sha256()
-    for part in (
-        importlib.metadata.version("vyper"),
-        importlib.metadata.version("snekmate"),
-        (CONTRACTS_DIR / f"{name}.vy").read_text(),
-    ):
+    parts = [importlib.metadata.version("vyper"), importlib.metadata.version("snekmate")]
+    parts += [(CONTRACTS_DIR / f"{name}.vy").read_text() for name in CONTRACT_NAMES]
+    for part in parts:
         digest.update(part.encode())
         digest.update(b"\0")
     return digest.hexdigest()[:24]
 
 
-def _compile(name: str) -> Artifact:
+@functools.cache
+def _compiled(name: str) -> Artifact:
     from vyper.compiler import compile_from_file_input
     from vyper.compiler.input_bundle import FilesystemInputBundle
 
     bundle = FilesystemInputBundle([CONTRACTS_DIR, _snekmate_root()])
-    file_input = bundle.load_file(CONTRACTS_DIR / f"{name}.vy")
+    source = bundle.load_file(CONTRACTS_DIR / f"{name}.vy")
     out = compile_from_file_input(
-        file_input, input_bundle=bundle, output_formats=["abi", "bytecode"]
+        source, input_bundle=bundle, output_formats=["abi", "bytecode", "blueprint_bytecode"]
     )
-    return Artifact(name=name, abi=out["abi"], bytecode=bytes.fromhex(out["bytecode"][2:]))
-
-
-@functools.cache
-def _artifact_in_process(name: str) -> Artifact:
-    return _compile(name)
+    return Artifact(
+        name=name,
+        abi=out["abi"],
+        bytecode=bytes.fromhex(out["bytecode"][2:]),
+        blueprint_bytecode=bytes.fromhex(out["blueprint_bytecode"][2:]),
+    )
 
 
 def load_artifact(name: str, cache_dir: Path | None = None) -> Artifact:
-    """ABI and deployment bytecode of contract ``name`` (e.g. "ArenaStaking")."""
+    """ABI, deployment bytecode and blueprint bytecode of contract ``name``."""
     if name not in CONTRACT_NAMES:
         raise ValueError(f"unknown contract {name!r}; known: {', '.join(CONTRACT_NAMES)}")
     if cache_dir is None:
-        return _artifact_in_process(name)
-    path = Path(cache_dir) / f"{name}-{_cache_key(name)}.json"
+        return _compiled(name)
+    path = Path(cache_dir) / f"{name}-{_cache_key()}.json"
     if path.exists():
         data = json.loads(path.read_text())
-        return Artifact(name=name, abi=data["abi"], bytecode=bytes.fromhex(data["bytecode"]))
-    artifact = _artifact_in_process(name)
+        return Artifact(
+            name=name,
+            abi=data["abi"],
+            bytecode=bytes.fromhex(data["bytecode"]),
+            blueprint_bytecode=bytes.fromhex(data["blueprint_bytecode"]),
+        )
+    artifact = _compiled(name)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"abi": artifact.abi, "bytecode": artifact.bytecode.hex()}))
+    record = {
+        "abi": artifact.abi,
+        "bytecode": artifact.bytecode.hex(),
+        "blueprint_bytecode": artifact.blueprint_bytecode.hex(),
+    }
+    tmp.write_text(json.dumps(record))
     tmp.replace(path)
     return artifact

@@ -24,7 +24,6 @@ from eth_utils import event_abi_to_log_topic, to_checksum_address
 
 from chain._events import plain
 from chain.artifacts import load_artifact
-from chain.dex_artifacts import load_dex_artifact
 from chain.dex_reader import V2Reader
 from chain.gateway import ChainError, ChainGateway, TxResult
 
@@ -102,7 +101,7 @@ class DexGateway:
         self._w3 = chain.web3
         self._cache_dir = build_cache_dir
         self._abis = {
-            name: load_dex_artifact(name, build_cache_dir).abi
+            name: load_artifact(name, build_cache_dir).abi
             for name in ("ArenaPair", "ArenaFactory", "ArenaRouter", "ArenaVault")
         }
         self._token_abi = load_artifact("ArenaToken", build_cache_dir).abi
@@ -157,13 +156,13 @@ class DexGateway:
 
     def deploy_exchange(self) -> ExchangeDeployment:
         """Deploy the pair blueprint, the factory and the router from the operator key."""
-        pair = load_dex_artifact("ArenaPair", self._cache_dir)
+        pair = load_artifact("ArenaPair", self._cache_dir)
         blueprint = self._deploy([], pair.blueprint_bytecode, label="deploy ArenaPair blueprint")
-        factory_artifact = load_dex_artifact("ArenaFactory", self._cache_dir)
+        factory_artifact = load_artifact("ArenaFactory", self._cache_dir)
         factory = self._deploy(
             factory_artifact.abi, factory_artifact.bytecode, blueprint, label="deploy ArenaFactory"
         )
-        router_artifact = load_dex_artifact("ArenaRouter", self._cache_dir)
+        router_artifact = load_artifact("ArenaRouter", self._cache_dir)
         router = self._deploy(
             router_artifact.abi, router_artifact.bytecode, factory, label="deploy ArenaRouter"
         )
@@ -242,7 +241,7 @@ class DexGateway:
         self, *, quote: str, keeper: str, tournament_id: int, tokens: Sequence[str]
     ) -> str:
         """A vault for one tournament; the operator key becomes its owner."""
-        artifact = load_dex_artifact("ArenaVault", self._cache_dir)
+        artifact = load_artifact("ArenaVault", self._cache_dir)
         return self._deploy(
             artifact.abi,
             artifact.bytecode,

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chain import amm
-from chain.dex_artifacts import load_dex_artifact
+from chain.artifacts import load_artifact
 from chain.dex_reader import V2_EVENT_TOPICS
 from chain.tests.dex_contract_world import FAR_DEADLINE, make_exchange, reserves_of
 
@@ -278,7 +278,7 @@ def test_factory_indexes_pairs_like_v2(ex):
 
 
 def test_events_and_selectors_match_uniswap_v2_signatures():
-    abi = load_dex_artifact("ArenaPair").abi
+    abi = load_artifact("ArenaPair").abi
     topics = {
         item["name"]: "0x" + event_abi_to_log_topic(item).hex()
         for item in abi
@@ -313,7 +313,7 @@ def test_events_and_selectors_match_uniswap_v2_signatures():
         "MINIMUM_LIQUIDITY()",
     ):
         assert "0x" + function_signature_to_4byte_selector(signature).hex() in selectors
-    router_abi = load_dex_artifact("ArenaRouter").abi
+    router_abi = load_artifact("ArenaRouter").abi
     swap = next(i for i in router_abi if i.get("name") == "swapExactTokensForTokens")
     assert [i["type"] for i in swap["inputs"]] == [
         "uint256",
