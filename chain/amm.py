@@ -5,7 +5,8 @@ checks equals what the contracts compute, to the wei. A Uniswap-V2 pool uses the
 formulas, so they also price real V2 pools.
 
 * ``amount_out(a, R_in, R_out) = a·997·R_out // (R_in·1000 + a·997)`` (0.30% fee on the input)
-* ``amount_in(b, R_in, R_out)  = R_in·b·1000 // ((R_out − b)·997) + 1`` (smallest input for b)
+* ``amount_in(b, R_in, R_out)  = R_in·b·1000 // ((R_out − b)·997) + 1`` (V2's getAmountIn: enough
+  input for b; the smallest one, or one more when the division is exact)
 * ``quote(a, R_a, R_b)        = a·R_b // R_a`` (value at the mid price, no fee)
 * ``arbitrage_input(I, O, T)``: the input that moves the pool's ratio I/O to the target T.
 """
@@ -30,7 +31,9 @@ def amount_out(amount_in: int, reserve_in: int, reserve_out: int) -> int:
 
 
 def amount_in(amount_out_: int, reserve_in: int, reserve_out: int) -> int:
-    """Smallest input that buys ``amount_out_``: ``R_in·b·1000 // ((R_out − b)·997) + 1``."""
+    """V2's getAmountIn, as the router computes it: ``R_in·b·1000 // ((R_out − b)·997) + 1``.
+    Enough to buy ``amount_out_``; the smallest such input, or one more when the division
+    is exact."""
     if amount_out_ <= 0:
         raise ValueError("amount_out must be positive")
     if reserve_in <= 0 or not 0 < amount_out_ < reserve_out:

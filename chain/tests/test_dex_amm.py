@@ -26,15 +26,23 @@ def test_amount_out_by_hand():
 
 @settings(max_examples=300, deadline=None)
 @given(amount=st.integers(1, 10**30), reserve_in=reserve, reserve_out=reserve)
-def test_amount_in_is_the_smallest_input_for_an_output(amount, reserve_in, reserve_out):
+def test_amount_in_is_v2s_get_amount_in_enough_and_at_most_one_over_the_smallest(
+    amount, reserve_in, reserve_out
+):
+    """Uniswap V2's getAmountIn (floor + 1, as the router computes it) buys the output, and
+    is the smallest input that does, except when the division is exact: then one more."""
     out = amm.amount_out(amount, reserve_in, reserve_out)
     if out == 0:
         return
     needed = amm.amount_in(out, reserve_in, reserve_out)
-    assert needed <= amount
+    numerator, denominator = reserve_in * out * 1000, (reserve_out - out) * 997
+    smallest = -(-numerator // denominator)  # the exact ceiling
+    assert smallest <= amount
+    assert needed == smallest + (numerator % denominator == 0)
     assert amm.amount_out(needed, reserve_in, reserve_out) >= out
-    if needed > 1:
-        assert amm.amount_out(needed - 1, reserve_in, reserve_out) < out
+    assert amm.amount_out(smallest, reserve_in, reserve_out) >= out
+    if smallest > 1:
+        assert amm.amount_out(smallest - 1, reserve_in, reserve_out) < out
 
 
 @settings(max_examples=300, deadline=None)
