@@ -12,28 +12,11 @@ from django.utils import timezone
 
 from tournaments.errors import Conflict, InvalidInput
 from tournaments.fields import tokens_to_wei
-from tournaments.ledger import ledger
 from tournaments.models import ModelSlot, StakeEvent, StakeEventKind, Tournament
 from tournaments.services.model_slots import model_create, stake_deposit, stake_release
 from tournaments.services.tournaments import tournament_create, tournament_update
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(
-    autouse=True,
-    params=[
-        "database",
-        pytest.param(
-            "chain",
-            marks=[pytest.mark.chain_integration, pytest.mark.django_db(transaction=True)],
-        ),
-    ],
-)
-def money(request):
-    led = ledger()
-    assert led.name == request.param
-    return led
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("money")]  # both ledgers
 
 
 @pytest.fixture

@@ -39,26 +39,9 @@ from tournaments.services.model_slots import model_create, stake_deposit
 from tournaments.services.submissions import submission_upload
 from tournaments.services.tournaments import tournament_create
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("money")]  # both ledgers
 
 ROWS = 60
-
-
-@pytest.fixture(
-    autouse=True,
-    params=[
-        "database",
-        pytest.param(
-            "chain",
-            marks=[pytest.mark.chain_integration, pytest.mark.django_db(transaction=True)],
-        ),
-    ],
-)
-def money(request):
-    """The ledger the round runs on (the conftest switches ARENA_CHAIN by the marker)."""
-    led = ledger()
-    assert led.name == request.param
-    return led
 
 
 def _csv(frame: pd.DataFrame) -> bytes:
