@@ -352,8 +352,10 @@ ARENA_TICK_SECONDS = float(os.environ.get("ARENA_TICK_SECONDS", "1"))
 # waits for the next tick), so one tournament's backlog never holds up another's rounds.
 ARENA_TOURNAMENT_TICK_SECONDS = float(os.environ.get("ARENA_TOURNAMENT_TICK_SECONDS", "5"))
 # How long a tournament's lease (tournaments/services/tick_lease.py) outlives a killed
-# worker; it is renewed after every step.
+# worker; a heartbeat renews it while its step runs.
 ARENA_TOURNAMENT_LEASE_SECONDS = int(os.environ.get("ARENA_TOURNAMENT_LEASE_SECONDS", "30"))
+# The longest one tournament_step task may run (Celery's soft time limit; hard one minute on).
+ARENA_TOURNAMENT_STEP_TIME_LIMIT = int(os.environ.get("ARENA_TOURNAMENT_STEP_TIME_LIMIT", "900"))
 CELERY_BEAT_SCHEDULE = {
     "arena-tick": {
         "task": "tournaments.tasks.scheduler_tick",

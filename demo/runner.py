@@ -122,10 +122,11 @@ def run_headless(*, tournament: Tournament, rounds: int, max_events: int = 100_0
 class SchedulerThread(threading.Thread):
     """The embedded profile's scheduler: ticks on the wall clock inside the server process.
 
-    One thread (py-evm and SQLite take one writer at a time anyway), but each tournament gets
-    at most `budget` seconds of a tick and the tournament served first rotates, so a slow
-    tournament delays the others by one budget at most, and never eats their windows: every
-    step reads the clock when it runs.
+    One thread (py-evm and SQLite take one writer at a time anyway), but no tournament starts
+    a step after `budget` seconds of a tick and the tournament served first rotates, so a slow
+    tournament delays the others by one budget plus the step it is in (a step is not cut
+    short; production runs each tournament in a task of its own), and never eats their
+    windows: every step reads the clock when it runs.
     """
 
     def __init__(self, interval: float = 1.0, budget: float = 5.0):

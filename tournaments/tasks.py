@@ -33,7 +33,14 @@ def scheduler_tick() -> list[str]:
 # One tournament's steps on the wall clock. The lease lets one task at a time step a given
 # tournament (steps are idempotent, but two at once would only queue on its row locks); a
 # task that finds it taken returns at once. The budget bounds how long one task holds a slot.
-@shared_task(name="tournaments.tasks.tournament_step", ignore_result=True)
+@shared_task(
+    name="tournaments.tasks.tournament_step",
+    ignore_result=True,
+    # A step that runs past this is stopped (SoftTimeLimitExceeded: logged, retried next
+    # tick; every step is idempotent), and its worker killed a minute later if it hangs.
+    soft_time_limit=settings.ARENA_TOURNAMENT_STEP_TIME_LIMIT,
+    time_limit=settings.ARENA_TOURNAMENT_STEP_TIME_LIMIT + 60,
+)
 def tournament_step(tournament_id: int) -> list[str] | None:
     with tick_lease(tournament_id) as lease:
         tournament = Tournament.objects.filter(pk=tournament_id).first() if lease.held else None

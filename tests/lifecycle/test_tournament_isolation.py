@@ -160,5 +160,16 @@ def test_a_lease_expires_so_a_killed_worker_blocks_its_tournament_only_briefly(t
     settings.ARENA_TOURNAMENT_LEASE_SECONDS = 1
     with tick_lease(two["other"].pk) as lease:
         assert lease.held
-        time.sleep(1.2)  # the holder was killed and never renewed it
+        lease._stop.set()  # the holder was killed: its heartbeat stops with it
+        time.sleep(1.2)
         assert "other#1 opened" in tasks.tournament_step(two["other"].pk)
+
+
+def test_a_step_longer_than_the_lease_keeps_it_while_it_runs(two, settings):
+    settings.ARENA_TOURNAMENT_LEASE_SECONDS = 1
+    with tick_lease(two["other"].pk) as lease:
+        assert lease.held
+        time.sleep(2.5)  # a long step: the heartbeat renews the lease meanwhile
+        assert tasks.tournament_step(two["other"].pk) is None  # no second worker gets in
+        assert Round.objects.get(pk=two["other_round"].pk).state == RoundState.SCHEDULED
+    assert "other#1 opened" in tasks.tournament_step(two["other"].pk)

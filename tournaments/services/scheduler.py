@@ -175,6 +175,9 @@ def tournament_tick(
             try:
                 if not _round_step(round, clock(), report):
                     break
+                if after_step is not None:
+                    after_step()
+                round.refresh_from_db()
             except ArenaError as exc:
                 log.warning("%s: %s", round, exc.message)
                 report.waiting.append(f"{round}: {exc.message}")
@@ -184,9 +187,6 @@ def tournament_tick(
                 log.exception("%s: step failed", round)
                 report.waiting.append(f"{round}: step failed ({type(exc).__name__}: {exc})")
                 break
-            if after_step is not None:
-                after_step()
-            round.refresh_from_db()
     return report
 
 
