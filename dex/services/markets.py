@@ -142,6 +142,13 @@ def _exchange_allowed(gateway: ChainGateway, *, factory: str, router: str) -> No
         )
 
 
+def _quote_reserve(dex, pair: str, quote: str) -> int:
+    """The pool's quote reserve as it prices trades (getReserves), not its token balance: a
+    transfer to the pair without a sync raises the balance and can be skimmed right back."""
+    quote_reserve, _ = dex.reader.reserves(pair).oriented(dex.reader.pair(pair), quote)
+    return quote_reserve
+
+
 def _find_pools(
     gateway: ChainGateway,
     *,
@@ -165,7 +172,7 @@ def _find_pools(
         pair = dex.pair_for(item.token, quote)
         if pair is None:
             missing.append(item.symbol)
-        elif dex.balance_of(quote, pair) < least:
+        elif _quote_reserve(dex, pair, quote) < least:
             shallow.append(item.symbol)
         pairs.append(pair)
     if missing:

@@ -79,8 +79,10 @@ def dex_round_book(*, round: Round, now: datetime) -> DexRound:
     # One vault, one round at a time: a round opened late (it got its whole window) may still
     # be trading when the next one closes; the next book waits for it, or its rebalance would
     # move the vault inside the earlier round's P&L.
-    earlier = round.tournament.rounds.filter(number__lt=round.number, state__in=TRADING_STATES)
-    if busy := earlier.order_by("number").first():
+    # (Any other round: a later round may have opened first, when a long history sync
+    # finished on its tick.)
+    others = round.tournament.rounds.filter(state__in=TRADING_STATES).exclude(pk=round.pk)
+    if busy := others.order_by("number").first():
         raise Conflict(
             f"round {round.number} waits for round {busy.number}, still trading the vault",
             code="vault_busy",

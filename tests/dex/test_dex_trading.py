@@ -267,3 +267,21 @@ def test_a_round_closing_while_an_earlier_one_still_trades_waits_for_the_vault(m
     Round.objects.filter(pk=first.pk).update(state=RoundState.RESOLVED)
     book = dex_round_book(round=second, now=now)  # the vault is free: the book opens
     assert book.round_id == second.pk
+
+
+def test_a_pool_swollen_by_a_transfer_without_a_sync_still_counts_as_thin(sponsor):
+    """The depth is the reserve the pool prices with, not its balance: tokens sent to the
+    pair without a sync (and skimmed back after) do not make it deep."""
+    with use_gateway() as gateway:
+        dex = dex_for(gateway)
+        universe = build_universe(
+            dex, symbols=SYMBOLS, start_prices=[1.0, 2.0, 0.5, 4.0, 8.0], depth_quote=100_000 * E18
+        )
+        dex.mint(token=universe.quote, to=gateway.operator, amount=10**6 * E18)
+        for m in universe.markets:
+            dex.transfer(token=universe.quote, to=m.pair, amount=200_000 * E18, sender=None)
+            assert dex.balance_of(universe.quote, m.pair) == 300_000 * E18  # 30× the capital
+    with pytest.raises(InvalidInput) as refused:
+        _create(sponsor, universe, 10_000 * E18, "swollen")
+    assert refused.value.code == "pool_too_small"
+    assert refused.value.details == {"tokens_with_small_pools": SYMBOLS}
