@@ -168,7 +168,8 @@ def round_close(*, round: Round, now: datetime) -> Round:
         StakeSnapshot.objects.bulk_create(
             [
                 StakeSnapshot(round=round, model=m, amount=m.stake)
-                for m in ModelSlot.objects.filter(id__in=seen)
+                # Row-locked: a release in flight finishes first or waits for the snapshot.
+                for m in ModelSlot.objects.select_for_update().filter(id__in=seen).order_by("pk")
             ]
         )
         money.round_closed(round=round)

@@ -67,10 +67,12 @@ def stake_release(*, model: ModelSlot, by: User, amount: int) -> ModelSlot:
     _own(model, by)
     if amount <= 0:
         raise InvalidInput("a release must be positive")
-    locked = stake_locked(model=model)
     money = ledger()
     with money.session(), transaction.atomic():
         current = ModelSlot.objects.select_for_update().get(pk=model.pk)
+        # Read under the model's row lock, which round_close also takes for its snapshot: a
+        # release racing a close either lands before the snapshot or sees the stake locked.
+        locked = stake_locked(model=current)
         free = current.stake - locked
         if amount > free:
             symbol = current.tournament.token_symbol
