@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from chain.client import use_gateway
+from chain.models import IndexedEvent
 from chain.selectors import chain_summary, onchain_commitments
 from chain.services import (
     chain_fund_from_dev_wallet,
@@ -28,7 +29,7 @@ from chain.services import (
 )
 from chain.tasks import post_commitments
 from tournaments.errors import ArenaError
-from tournaments.models import ModelSlot, Payout, Round, Tournament
+from tournaments.models import ModelSlot, Payout, PayoutState, Round, Tournament
 
 log = logging.getLogger("arena.chain")
 
@@ -68,8 +69,19 @@ class ChainLedger:
             return gateway.pool_of(tournament_id)
 
     def not_yet_reserved(self, pending: QuerySet[Payout]) -> QuerySet[Payout]:
-        # A finalized settlement has had its rewards reserved out of the contract's pool.
-        return pending.exclude(round__chain__finalized_tx__gt="")
+        # A finalized settlement has had its rewards reserved out of the contract's pool:
+        # known from the keeper's record, or from the indexer (finalized by a step whose
+        # transaction then rolled back, or by anyone else).
+        finalized = set(
+            IndexedEvent.objects.filter(name="SettlementFinalized").values_list(
+                "args__tournament_id", "args__round_id"
+            )
+        )
+        rounds = Round.objects.filter(pk__in=pending.values("round_id"))
+        seen_final = [
+            pk for pk, t, n in rounds.values_list("pk", "tournament_id", "number") if (t, n) in finalized
+        ]
+        return pending.exclude(round__chain__finalized_tx__gt="").exclude(round_id__in=seen_final)
 
     def round_opened(self, *, round: Round) -> None:
         chain_open_round(round=round)
@@ -97,8 +109,10 @@ class ChainLedger:
             return None  # the challenge window is open, or the chain must wait
         round.chain.refresh_from_db()
         if round.chain.abandoned_tx:
+            settled = round.payouts.filter(state=PayoutState.SETTLED).count()
+            applied = "no payout applied" if not settled else f"{settled} payout(s) applied before it, the rest void"
             return (
-                f"abandoned on-chain after the guardian's veto of root {round.chain.settlement_root}: "
-                "no payout applied, every stake at risk released"
+                f"abandoned on-chain 90 days after its close, unsettled (root "
+                f"{round.chain.settlement_root}): {applied}; every stake at risk released"
             )
         return f"settled on-chain, root {round.chain.settlement_root}"

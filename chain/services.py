@@ -30,6 +30,7 @@ from chain.settlement import build_commitments, build_settlement
 from tournaments.errors import Conflict
 from tournaments.models import (
     ModelSlot,
+    PayoutState,
     Round,
     StakeEventKind,
     Submission,
@@ -363,10 +364,18 @@ def chain_settlement_step(*, round: Round, now: datetime) -> bool:
                 state.abandoned_tx = result.tx_hash or state.abandoned_tx
                 onchain = gateway.round_state(round.tournament_id, round.number)
         if onchain["status_name"] == "abandoned":
+            # Leaves applied before the abandon (a keeper that died mid-apply) did move their
+            # stakes: those payouts are settled; only the rest are void.
+            applied_before = {
+                p.model_id: ""
+                for p in round.payouts.filter(state=PayoutState.PENDING)
+                if gateway.is_applied(round.tournament_id, round.number, p.model_id)
+            }
             state.abandoned_tx = state.abandoned_tx or "abandoned"
             state.completed = True
             state.save()
-            payouts_void(round=round)  # applied nothing: kept, void
+            _mark_payouts_settled(round, now, applied_before, only=set(applied_before))
+            payouts_void(round=round)  # the rest: never applied, kept, void
             return True
         if onchain["status_name"] in ("none", "vetoed"):  # vetoed here: a corrected root
             state.window_ends_at = None
@@ -395,6 +404,10 @@ def chain_settlement_step(*, round: Round, now: datetime) -> bool:
             result = gateway.finalize_settlement(tournament_id=round.tournament_id, round_id=round.number)
             state.finalized_tx = result.tx_hash or state.finalized_tx
             onchain = gateway.round_state(round.tournament_id, round.number)
+        if onchain["status_name"] in ("finalized", "completed") and not state.finalized_tx:
+            # Finalized by an earlier attempt whose answer was lost, or by anyone else: its
+            # rewards are reserved out of the pool all the same (ChainLedger.not_yet_reserved).
+            state.finalized_tx = "finalized"
         applied: dict[int, str] = {}
         if onchain["status_name"] == "finalized":
             from django.conf import settings
@@ -415,13 +428,15 @@ def chain_settlement_step(*, round: Round, now: datetime) -> bool:
     return state.completed
 
 
-def _mark_payouts_settled(round: Round, now: datetime, from_receipts: dict[int, str]) -> None:
+def _mark_payouts_settled(
+    round: Round, now: datetime, from_receipts: dict[int, str], only: set[int] | None = None
+) -> None:
     applied = {
         e.args["model_id"]: e.tx_hash
         for e in IndexedEvent.objects.filter(name="LeafApplied", args__round_id=round.number, args__tournament_id=round.tournament_id)
     }
     applied |= from_receipts
-    payouts_mark_settled(round=round, now=now, tx_by_model=applied)
+    payouts_mark_settled(round=round, now=now, tx_by_model=applied, only=only)
 
 
 # --- event indexer -----------------------------------------------------------------------

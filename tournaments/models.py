@@ -427,7 +427,7 @@ class Score(models.Model):
 class PayoutState(models.TextChoices):
     PENDING = "pending", "pending"
     SETTLED = "settled", "settled"
-    # The round was abandoned on-chain after a veto: this payout was never applied.
+    # The round was abandoned on-chain (90 days unsettled): this payout was never applied.
     VOID = "void", "void"
 
 

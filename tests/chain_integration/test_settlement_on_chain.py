@@ -149,9 +149,9 @@ def test_a_guardian_veto_holds_the_round_disputed_then_the_keeper_abandons_it_at
         assert onchain["status_name"] == "vetoed" and onchain["applied_count"] == 0
     round = round_settle(round=round, now=datetime.fromtimestamp(abandon_at, UTC))
     assert round.state == RoundState.SETTLED
-    assert round.transitions.order_by("-pk").first().detail.startswith(
-        "abandoned on-chain after the guardian's veto of root 0x"
-    )
+    detail = round.transitions.order_by("-pk").first().detail
+    assert detail.startswith("abandoned on-chain 90 days after its close, unsettled (root 0x")
+    assert detail.endswith("): no payout applied; every stake at risk released")
     settlement = RoundSettlement.objects.get(round=round)
     assert settlement.abandoned_tx.startswith("0x") and settlement.completed
     with use_gateway() as gateway:
@@ -210,3 +210,60 @@ def test_a_round_opens_on_chain_and_its_stakes_at_risk_are_read_at_the_close_blo
     assert corrected[lagging.pk] == lagging.stake  # read from the contract, not the mirror
     assert corrected[topper.pk] == topper.stake  # as at the close, without the later deposit
     assert chain_post_commitments(round=round).stakes_block == close_block  # once
+
+
+def test_a_round_abandoned_after_a_partial_apply_keeps_the_applied_payouts_settled(
+    tournament, settings, monkeypatch
+):
+    """The keeper died after the first batch of leaves; 90 days on, someone abandons the
+    round. The payouts whose leaves the chain applied are settled (their stakes moved), the
+    rest void; the finalized reserve is not counted twice meanwhile."""
+    from datetime import UTC, datetime
+
+    from chain.gateway import ChainGateway
+    from chain.services import ABANDON_AFTER_SECONDS
+    from tournaments.ledger import ledger
+    from tournaments.services.lifecycle import round_settle
+
+    now = tournament.first_round_at
+    for _ in range(200):
+        advance(now=now, tournaments=[tournament])
+        round = tournament.rounds.get(number=1)
+        if round.state == RoundState.RESOLVED:
+            break
+        now += timedelta(seconds=5)
+    assert chain_settlement_step(round=round, now=now) is False  # proposed
+    window_end = RoundSettlement.objects.get(round=round).window_ends_at
+    settings.CHAIN_APPLY_BATCH = 5
+    real, calls = ChainGateway.apply_leaves, []
+
+    def node_dies_after_one_batch(self, **kwargs):
+        calls.append(1)
+        if len(calls) > 1:
+            raise RuntimeError("node timed out")
+        return real(self, **kwargs)
+
+    monkeypatch.setattr(ChainGateway, "apply_leaves", node_dies_after_one_batch)
+    with pytest.raises(RuntimeError, match="node timed out"):
+        chain_settlement_step(round=round, now=window_end + timedelta(seconds=1))
+    monkeypatch.setattr(ChainGateway, "apply_leaves", real)
+    pending = Payout.objects.filter(round=round, state=PayoutState.PENDING)
+    chain_index()  # the step's own record rolled back with it; the indexer saw the finalize
+    assert not ledger().not_yet_reserved(pending).exists()  # its reserve is not counted twice
+    with use_gateway() as gateway:
+        onchain = gateway.round_state(tournament.pk, 1)
+        assert (onchain["status_name"], onchain["applied_count"]) == ("finalized", 5)
+        abandon_at = onchain["closed_at"] + ABANDON_AFTER_SECONDS
+        gateway.advance_time(abandon_at - gateway.block_timestamp())
+        gateway.abandon_round(tournament_id=tournament.pk, round_id=1, sender=gateway.dev_accounts[7])
+    round = round_settle(round=round, now=datetime.fromtimestamp(abandon_at + 5, UTC))
+    assert round.state == RoundState.SETTLED
+    chain_index()
+    applied = set(
+        IndexedEvent.objects.filter(name="LeafApplied", args__round_id=1).values_list("args__model_id", flat=True)
+    )
+    states = dict(Payout.objects.filter(round=round).values_list("model_id", "state"))
+    assert len(applied) == 5
+    assert {states[m] for m in applied} == {PayoutState.SETTLED}
+    assert {s for m, s in states.items() if m not in applied} == {PayoutState.VOID}
+    assert "5 payout(s) applied before it, the rest void" in round.transitions.order_by("-pk").first().detail

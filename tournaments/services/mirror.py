@@ -33,10 +33,16 @@ def pool_mirror(*, tournament_id: int, pool: int) -> None:
     Tournament.objects.filter(pk=tournament_id).update(reward_pool=pool)
 
 
-def payouts_mark_settled(*, round: Round, now: datetime, tx_by_model: dict[int, str]) -> int:
-    """The ledger applied the round's payouts: each pending one is settled, with its tx."""
+def payouts_mark_settled(
+    *, round: Round, now: datetime, tx_by_model: dict[int, str], only: set[int] | None = None
+) -> int:
+    """The ledger applied the round's payouts (or, with `only`, those of these models): each
+    pending one is settled, with its tx."""
     settled = 0
-    for payout in round.payouts.filter(state=PayoutState.PENDING):
+    pending = round.payouts.filter(state=PayoutState.PENDING)
+    if only is not None:
+        pending = pending.filter(model_id__in=only)
+    for payout in pending:
         payout.state = PayoutState.SETTLED
         payout.settled_at = now
         payout.tx_hash = tx_by_model.get(payout.model_id, "")
