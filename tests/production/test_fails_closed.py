@@ -7,6 +7,7 @@ Two daphne processes on their own ports stand for a deployment's web workers beh
 
 import json
 import time
+from contextlib import ExitStack
 
 import httpx
 import pytest
@@ -110,8 +111,8 @@ def synced(ws) -> bool:
 
 def test_sockets_over_the_limit_per_address_are_closed_with_4429(stack):
     a, b = stack.ports
-    held = [socket(a) for _ in range(SOCKETS)]
-    try:
+    with ExitStack() as opened:  # websockets wants each sync connection in a `with`
+        held = [opened.enter_context(socket(a)) for _ in range(SOCKETS)]
         assert all(synced(ws) for ws in held)
         with socket(a) as refused:
             assert json.loads(refused.recv(timeout=10)) == {
@@ -136,7 +137,4 @@ def test_sockets_over_the_limit_per_address_are_closed_with_4429(stack):
                     break
             assert time.monotonic() < deadline, "the closed socket's place was not freed"
             time.sleep(0.2)
-    finally:
-        for ws in held:
-            ws.close()
     assert "Traceback" not in stack.log("daphne") + stack.log("daphne-2")
