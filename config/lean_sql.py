@@ -4,11 +4,9 @@ Compiling a QuerySet costs more CPU than running it: on this project's machine a
 model with a join took ~1.2 ms through the ORM and ~0.15 ms as SQL (timed in-process against
 PostgreSQL, 500 calls each). An upload burst is CPU-bound (docs/performance.md), so the
 upload path states its SQL here. Values still pass through every field's database converters
-(dates on SQLite, JSON), so the instances are the same as the ORM's. Everything here works on
-SQLite and PostgreSQL alike.
-
-On PostgreSQL these statements also run prepared (`lean_cursor()`): their text never
-changes, and planning the upload's context SELECT cost PostgreSQL more than running it.
+(dates on SQLite, JSON), so the instances are the same as the ORM's. The statements run on
+Django's own `connection.cursor()`, bound on the client as Django binds all its queries.
+Everything here works on SQLite and PostgreSQL alike.
 """
 
 from collections.abc import Sequence
@@ -16,7 +14,6 @@ from dataclasses import dataclass
 from functools import cache
 
 from django.db import DEFAULT_DB_ALIAS, connection
-from django.db.backends.utils import CursorWrapper
 from django.db.models import DEFERRED, Model
 
 
@@ -26,29 +23,6 @@ def table(model: type[Model]) -> str:
 
 def column(model: type[Model], field_name: str) -> str:
     return connection.ops.quote_name(model._meta.get_field(field_name).column)
-
-
-def lean_cursor() -> CursorWrapper:
-    """`connection.cursor()` for this module's statements. On PostgreSQL their values are
-    bound on the server and each statement is prepared from its second use on a connection
-    (config/prepared_cursor.py), so PostgreSQL plans it once per connection instead of once
-    per upload. In-process against PostgreSQL 15 (300 statements, 3 runs) that cut
-    PostgreSQL's CPU for the upload's context SELECT from 0.37–0.47 ms to 0.07–0.10 ms and
-    for the conditional INSERT from 0.20–0.23 ms to 0.10–0.13 ms (docs/performance.md).
-    Only for statements whose text is fixed and whose values PostgreSQL can type from where
-    they go (columns, comparisons): the ORM's own SQL stays client-bound, as Django ships it.
-    """
-    if connection.vendor != "postgresql":
-        return connection.cursor()
-    # What connection.cursor() does around its create_cursor().
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    from config.prepared_cursor import preparing_cursor  # imports psycopg: PostgreSQL only
-
-    with connection.wrap_database_errors:
-        raw = preparing_cursor(connection)
-    return connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
 
 
 @dataclass(frozen=True)
@@ -153,7 +127,7 @@ def insert_row(obj: Model, only_if: str | None = None, only_if_params: Sequence 
     """
     sql, fields = _insert_sql(type(obj), connection.vendor, only_if)
     params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
-    with lean_cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(sql, [*params, *only_if_params])
         row = cursor.fetchone()
     if row is None:

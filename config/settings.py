@@ -179,11 +179,6 @@ if os.environ.get("DB_POOL_MAX_SIZE") and DATABASES["default"]["ENGINE"].endswit
         "max_size": int(os.environ["DB_POOL_MAX_SIZE"]),
         "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "30")),
     }
-# The upload path's few fixed statements run prepared on PostgreSQL (config/prepared_cursor.py;
-# Django's own queries are never prepared). DB_PREPARED_STATEMENTS=0 turns it off, for a
-# pooler that cannot keep prepared statements (PgBouncer in transaction mode before 1.22, or
-# with max_prepared_statements = 0).
-ARENA_PREPARED_STATEMENTS = os.environ.get("DB_PREPARED_STATEMENTS", "1") != "0"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth --------------------------------------------------------------------------------

@@ -22,12 +22,11 @@ from collections import deque
 from enum import IntEnum
 from urllib.parse import parse_qs
 
-from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from tournaments import events
-from tournaments.live_relay import SERVER_SEND_KEY, DaphneWire, relay_for
+from tournaments.live_relay import relay_for
 
 log = logging.getLogger("arena.consumers")
 
@@ -66,7 +65,6 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.recent: deque[float] = deque()
         self.busy = False  # a handler of this socket is running (see relay)
         self.relayed: list[str] = []  # stream groups joined through the process's relay
-        self.wire = DaphneWire.for_send(self.scope.get(SERVER_SEND_KEY))
         events.note_server_loop(asyncio.get_running_loop())
         # Accept first, then check: a refused handshake reaches the browser as a bare 403
         # with no code; after accepting, the client gets a close code and a message.
@@ -95,17 +93,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
         raise NotImplementedError
 
     async def dispatch(self, message: dict) -> None:
-        """Channels' dispatch, minus its hop to the database thread before every message
-        (`aclose_old_connections`). This consumer reaches the database only through
-        database_sync_to_async, which closes stale connections itself; a relayed push touches
-        no database. With 1,000 sockets on one process those 1,000 serialized thread hops
-        per update were most of the fan-out time (see docs/performance.md)."""
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"no handler for message type {message['type']}")
+        """Channels' dispatch, noting that a handler of this socket is running (see relay)."""
         self.busy = True
         try:
-            await handler(message)
+            await super().dispatch(message)
         finally:
             self.busy = False
 
@@ -198,14 +189,13 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     # --- group messages (from events.py) --------------------------------------------------
 
-    async def relay(self, event: dict, frame: bytes | None = None) -> None:
+    async def relay(self, event: dict) -> None:
         """A stream group's message, from this process's relay (tournaments/live_relay.py).
 
         The common case — the next version, nothing else running for this socket — is sent at
         once, with no hop through the channel layer. Anything else (a resume or gap repair in
         progress, a version gap, another message type) goes to this socket's own channel, so
         its dispatch loop handles it in order after what it is doing, as without the relay.
-        `frame` is the update's text already framed, for writing straight to the transport.
         """
         if self.closing:
             return
@@ -214,8 +204,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 return  # not resumed yet (resume will include it), or already sent
             if event["version"] == self.version + 1:
                 self.version = event["version"]
-                if frame is None or self.wire is None or not self.wire.write(frame):
-                    await self.send(text_data=event["text"])
+                await self.send(text_data=event["text"])
                 return
         await self.channel_layer.send(self.channel_name, event)
 

@@ -28,15 +28,15 @@ import json
 import logging
 import os
 import threading
+import time
+import weakref
 from dataclasses import dataclass
 
-from asgiref.sync import SyncToAsync, async_to_sync
+from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
-
-from tournaments.thread_publish import thread_publisher
 
 log = logging.getLogger("arena.events")
 
@@ -391,10 +391,20 @@ def _stream_messages(tournament, version: int, reason: str, diff: dict, current:
 
 # --- Delivery ----------------------------------------------------------------------------
 
-# The event loop of this process's ASGI server, noted by the first websocket consumer. On the
-# embedded profile the in-memory channel layer's queues belong to that loop, and `manage.py up`
-# publishes from its scheduler thread: sends must then run on the server's loop, not on a
-# fresh one (asyncio queues are not thread-safe). Redis layers don't need it.
+# A push is best effort (a missed one is made good by the feed's versions, gap repair and the
+# client's resume), and the thread waiting for it may be serving a request: a channel layer
+# that stops answering must cost requests little. One push waits at most PUSH_TIMEOUT_S;
+# after a failure this process drops its pushes on that layer for PAUSE_AFTER_FAILURE_S
+# instead of making every request wait out the timeout again.
+PUSH_TIMEOUT_S = 0.5
+PAUSE_AFTER_FAILURE_S = 10.0
+# How long a thread waits for a loop that is not its own to take a push at all.
+HANDOFF_TIMEOUT_S = 10.0
+
+# The event loop of this process's ASGI server, noted on every connection (config/asgi.py).
+# Sync code in that process (request threads, `manage.py up`'s scheduler thread) sends on it:
+# the in-memory channel layer's queues belong to it (asyncio queues are not thread-safe), and
+# a Redis layer keeps its connections on it.
 _server_loop: asyncio.AbstractEventLoop | None = None
 
 
@@ -403,72 +413,105 @@ def note_server_loop(loop: asyncio.AbstractEventLoop) -> None:
     _server_loop = loop
 
 
+def _usable(loop: asyncio.AbstractEventLoop | None) -> bool:
+    return loop is not None and loop.is_running() and not loop.is_closed()
+
+
+@dataclass
+class _Pause:
+    until: float = 0.0
+    dropped: int = 0  # messages not sent while paused
+
+
+_pauses: "weakref.WeakKeyDictionary[object, _Pause]" = weakref.WeakKeyDictionary()
+
+
+def _pause_for(layer) -> _Pause:
+    pause = _pauses.get(layer)
+    if pause is None:
+        pause = _pauses[layer] = _Pause()
+    return pause
+
+
+_push_loops: dict[int, asyncio.AbstractEventLoop] = {}
+_push_loop_lock = threading.Lock()
+
+
+def _push_loop() -> asyncio.AbstractEventLoop:
+    """This process's own event loop for pushes, running on a daemon thread: for a process
+    with no ASGI server (a Celery worker). The channel layer keeps its Redis connection on it
+    from one push to the next; `async_to_sync` would start a new loop, layer and connection
+    for every push (docs/performance.md). One per process: a forked child starts its own."""
+    pid = os.getpid()
+    with _push_loop_lock:
+        loop = _push_loops.get(pid)
+        if loop is None:
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="arena-push", daemon=True).start()
+            _push_loops.clear()
+            _push_loops[pid] = loop
+    return loop
+
+
 def _deliver(messages: list[tuple[str, dict]], *, wait: bool = True) -> None:
-    """Send `messages` (group, message) on the channel layer, in order within each group. On
-    the Redis pub/sub layer (production) they are published from this thread
-    (thread_publish.py, which pauses pushes for a while after Redis fails one). Otherwise
-    `wait=False` lets a request thread of the ASGI server hand the send to the server's loop
-    and go on (for messages whose order does not matter, such as a private view's refresh)
-    instead of sitting idle until the loop has done it."""
+    """Send `messages` (group, message) with the channel layer's group_send, in order within
+    each group. From sync code the sends run on an event loop: the ASGI server's in a process
+    that has one, where `wait=False` lets a request thread hand them over and go on (for
+    messages whose order does not matter, such as a private view's refresh); otherwise this
+    process's push loop on a Redis layer, or a loop of their own (async_to_sync) on the
+    in-memory one. A failed push is logged, never raised, and pauses pushes (see above)."""
     layer = get_channel_layer()
     if layer is None or not messages:
         return
-    publisher = thread_publisher(layer)
-    if publisher is not None:
-        try:
-            publisher.group_send_all(messages)
-        except Exception:  # noqa: BLE001 - a failed push must never undo or fail a committed change
-            log.exception("push of %d message(s) failed", len(messages))
+    pause = _pause_for(layer)
+    if time.monotonic() < pause.until:
+        pause.dropped += len(messages)
         return
 
     async def send_all() -> None:
         if len(messages) == 1:  # the common case (a private refresh): no gather's tasks
-            await layer.group_send(*messages[0])
-            return
-        # Each group gets one message per publish, so sending to the groups concurrently
-        # keeps every group's own order; it saves a Redis round trip per group.
-        await asyncio.gather(*(layer.group_send(group, message) for group, message in messages))
+            sends = layer.group_send(*messages[0])
+        else:
+            # Each group gets one message per publish, so sending to the groups concurrently
+            # keeps every group's own order (channels-redis sends them in turn per shard).
+            sends = asyncio.gather(*(layer.group_send(group, message) for group, message in messages))
+        await asyncio.wait_for(sends, PUSH_TIMEOUT_S)
 
-    request_loop = _request_thread_loop()
-    if not wait and request_loop is not None:
-        future = asyncio.run_coroutine_threadsafe(send_all(), request_loop)
-        future.add_done_callback(lambda done: _log_failed_push(done, len(messages)))
-        return
+    def done(future) -> None:
+        error = None if future.cancelled() else future.exception()
+        if error is not None:
+            _push_failed(pause, len(messages), error)
+
     try:
-        loop = _server_loop
-        if (
-            isinstance(layer, InMemoryChannelLayer)
-            and loop is not None
-            and loop.is_running()
-            and not loop.is_closed()
-        ):
+        server = _server_loop
+        if _usable(server):
             try:
                 running = asyncio.get_running_loop()
             except RuntimeError:
                 running = None
-            if running is loop:
-                loop.create_task(send_all())  # sync code on the loop itself: cannot block
+            if running is server:  # sync code on the loop itself: it cannot block
+                server.create_task(send_all()).add_done_callback(done)
+                return
+            future = asyncio.run_coroutine_threadsafe(send_all(), server)
+            if wait:
+                future.result(timeout=HANDOFF_TIMEOUT_S)
             else:
-                asyncio.run_coroutine_threadsafe(send_all(), loop).result(timeout=10)
-        else:
+                future.add_done_callback(done)
+        elif isinstance(layer, InMemoryChannelLayer):
             async_to_sync(send_all)()
-    except Exception:  # noqa: BLE001 - a failed push must never undo or fail a committed change
-        log.exception("push of %d message(s) failed", len(messages))
+        else:
+            asyncio.run_coroutine_threadsafe(send_all(), _push_loop()).result(timeout=HANDOFF_TIMEOUT_S)
+    except Exception as error:  # noqa: BLE001 - a failed push must never undo or fail a committed change
+        _push_failed(pause, len(messages), error)
 
 
-def _request_thread_loop() -> asyncio.AbstractEventLoop | None:
-    """The ASGI server's running loop when this thread runs a request for it (asgiref's
-    sync_to_async records it for the thread, as async_to_sync uses it); else None."""
-    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
-    if loop is None or getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) != os.getpid():
-        return None
-    return loop if loop.is_running() and not loop.is_closed() else None
-
-
-def _log_failed_push(future, count: int) -> None:
-    error = None if future.cancelled() else future.exception()
-    if error is not None:
-        log.error("push of %d message(s) failed", count, exc_info=error)
+def _push_failed(pause: _Pause, count: int, error: BaseException) -> None:
+    pause.until = time.monotonic() + PAUSE_AFTER_FAILURE_S
+    log.error("push of %d message(s) failed", count, exc_info=error)
+    log.warning(
+        "the channel layer did not take a push: this process drops its pushes for %.0f s",
+        PAUSE_AFTER_FAILURE_S,
+    )
 
 
 # --- Hooks for services ------------------------------------------------------------------

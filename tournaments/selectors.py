@@ -16,7 +16,7 @@ from django.utils import timezone
 from accounts.models import ApiKey
 from accounts.selectors import API_KEY_PART, USER_PART, key_with_user_from
 from chain.merkle import MerkleTree, commitment_leaf_hash
-from config.lean_sql import Part, column, lean_cursor, select_list, split_row, table
+from config.lean_sql import Part, column, select_list, split_row, table
 from tournaments.blobs import blob_store
 from tournaments.errors import Conflict, NotAllowed, NotFound
 from tournaments.kinds import round_fact
@@ -139,7 +139,7 @@ def upload_context(*, key_hash: str, model_id: int, now: datetime, cid: str) -> 
     params = [
         cid, model_id, RoundState.OPEN.value, connection.ops.adapt_datetimefield_value(now), key_hash,
     ]
-    with lean_cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(_upload_context_sql(connection.vendor), params)
         row = cursor.fetchone()
     if row is None:

@@ -66,9 +66,7 @@ def test_the_common_upload_is_answered_by_the_lane_in_three_statements(
         response = _raw(client, model.id, envelope)
     assert response.status_code == 201, response.json()
     assert full_view_only == []  # DRF's view never ran
-    # Django logs a statement bound on the server (PostgreSQL, config/lean_sql.lean_cursor)
-    # as "QUERY = '<sql>' - PARAMS = (...)".
-    statements = [q["sql"].removeprefix("QUERY = '").split()[0].upper() for q in queries.captured_queries]
+    statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
     # the context, the key's last use, the row (inserted only while the round is still open)
     assert statements == ["SELECT", "UPDATE", "INSERT"]
     stored = Submission.objects.get()
@@ -89,108 +87,6 @@ def test_the_lane_counts_uploads_for_the_quota_and_the_view_words_the_refusal(
     assert refused.json()["error"]["code"] == "upload_limit"
     assert len(full_view_only) == 1  # the lane declined; the full view said why
     assert Submission.objects.filter(model=model).count() == 2
-
-
-postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements: PostgreSQL's")
-
-
-def _prepared() -> set[tuple]:
-    """This connection's statements prepared through the protocol (by psycopg), not in SQL."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT name, statement, parameter_types::text FROM pg_prepared_statements WHERE NOT from_sql"
-        )
-        return set(cursor.fetchall())
-
-
-@postgresql_only
-def test_on_postgresql_the_lane_statements_are_prepared_from_their_second_use(
-    key_client, modeler, model, open_round, live_ids
-):
-    client = key_client(modeler, "submit")
-    prepared_after = []
-    for seed in (1, 2, 3):
-        response = _raw(client, model.id, seal_for(open_round, model, predictions_csv(live_ids, seed=seed)))
-        assert response.status_code == 201, response.json()
-        prepared_after.append(_prepared())
-    # A first use runs unprepared (a connection used once never pays the extra round trip);
-    # the second prepares the context SELECT and the conditional INSERT (the key's touch ran
-    # once: at most once a minute); the third reuses them, by name.
-    assert prepared_after[0] == set()
-    assert sorted(statement.split()[0] for _, statement, _ in prepared_after[1]) == ["INSERT", "SELECT"]
-    assert prepared_after[2] == prepared_after[1]
-    assert Submission.objects.count() == 3
-
-
-@postgresql_only
-def test_db_prepared_statements_0_prepares_nothing(key_client, modeler, model, open_round, live_ids, settings):
-    settings.ARENA_PREPARED_STATEMENTS = False
-    client = key_client(modeler, "submit")
-    for seed in (1, 2, 3):
-        response = _raw(client, model.id, seal_for(open_round, model, predictions_csv(live_ids, seed=seed)))
-        assert response.status_code == 201, response.json()
-    assert _prepared() == set()
-
-
-@pytest.fixture
-def prepared_lookup(modeler, model):
-    """The upload's context SELECT for a key named "k", run twice so that it is prepared on
-    this connection; calling it runs it again."""
-    key = ApiKey.objects.create(user=modeler, name="k", prefix="p", key_hash=hash_api_key("raw"), scopes=["submit"])
-    now = timezone.now()
-
-    def lookup():
-        return upload_context(key_hash=key.key_hash, model_id=model.id, now=now, cid="bafy-none")
-
-    for _ in range(2):  # prepared on the second use
-        assert lookup().api_key.name == "k"
-    return lookup
-
-
-@postgresql_only
-@pytest.mark.django_db(transaction=True)
-def test_a_prepared_statement_is_prepared_again_after_a_migration_changes_its_columns(
-    prepared_lookup, open_round
-):
-    table, column = ApiKey._meta.db_table, ApiKey._meta.get_field("name").column
-    with connection.cursor() as cursor:
-        cursor.execute(f'ALTER TABLE "{table}" ALTER COLUMN "{column}" TYPE varchar(150)')
-    try:
-        # The prepared SELECT returns a column whose type changed: PostgreSQL refuses it
-        # ("cached plan must not change result type"); the cursor prepares it afresh.
-        assert prepared_lookup().api_key.name == "k"
-        assert prepared_lookup().round == open_round
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f'ALTER TABLE "{table}" ALTER COLUMN "{column}" TYPE varchar(100)')
-
-
-@postgresql_only
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("elsewhere", ["DEALLOCATE ALL", "DISCARD ALL"])
-def test_a_prepared_statement_removed_through_another_cursor_is_prepared_again(
-    prepared_lookup, open_round, elsewhere
-):
-    assert len(_prepared()) == 1
-    with connection.cursor() as cursor:  # Django's own cursor: psycopg does not see this
-        cursor.execute(elsewhere)
-    assert _prepared() == set()
-    # psycopg still has the statement's name; PostgreSQL answers "does not exist" and the
-    # cursor prepares it afresh (from its second use again).
-    for _ in range(3):
-        assert prepared_lookup().round == open_round
-    assert len(_prepared()) == 1
-
-
-@postgresql_only
-def test_the_preparing_cursor_leaves_the_connections_own_threshold_as_it_found_it(modeler, model):
-    # Django's connections have none (nothing prepared); an operator may set one in OPTIONS.
-    connection.ensure_connection()
-    for threshold in (None, 7):
-        connection.connection.prepare_threshold = threshold
-        upload_context(key_hash="no such key", model_id=model.id, now=timezone.now(), cid="bafy-none")
-        assert connection.connection.prepare_threshold == threshold
-    connection.connection.prepare_threshold = None
 
 
 def test_the_lane_answers_exactly_as_the_full_view(

@@ -7,8 +7,6 @@ import time
 import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
-from websockets.frames import Frame, Opcode
-from websockets.streams import StreamReader
 
 from tests.live.conftest import (
     db_call,
@@ -20,22 +18,9 @@ from tests.live.conftest import (
     run,
 )
 from tournaments import events
-from tournaments.live_relay import relay_for, text_frame
+from tournaments.live_relay import relay_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.mark.parametrize("size", [0, 125, 126, 65535, 65536, 70000])
-def test_a_prepared_frame_is_one_unmasked_text_frame_a_client_reads_back(size):
-    text = ("é" * size)[:size]  # two-byte characters: the length is of the UTF-8 bytes
-    reader = StreamReader()
-    reader.feed_data(text_frame(text))
-    parser = Frame.parse(reader.read_exact, mask=False)
-    try:
-        next(parser)
-    except StopIteration as done:
-        frame = done.value
-    assert (frame.opcode, frame.fin, frame.data.decode()) == (Opcode.TEXT, True, text)
 
 
 def test_sockets_of_one_view_share_one_subscription_and_all_get_each_update(scored):

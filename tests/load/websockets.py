@@ -1,9 +1,10 @@
 """Fan-out of a live leaderboard update to many subscribers on one ASGI process.
 
-    python -m tests.load.websockets [--clients 1000] [--updates 3]
+    python -m tests.load.websockets [--clients 1000] [--updates 3] [--server uvicorn|daphne]
 
-Starts the production profile (fresh PostgreSQL database, its own Redis database, one
-`daphne config.asgi:application` process on a free port), creates a tournament with 20 scored
+Starts the production profile (fresh PostgreSQL database, its own Redis database, one ASGI
+server process on a free port: uvicorn as README's Production section runs it, or
+`daphne config.asgi:application`), creates a tournament with 20 scored
 models, connects N websocket clients to its leaderboard (each resumes and receives its
 snapshot), then pushes updates the way a Celery worker does, from a process of its own — a
 score changes, then `events.leaderboard_publish` diffs, stores and sends through
@@ -36,7 +37,7 @@ from tests.load.common import (
     summary_ms,
     workdir,
 )
-from tests.production.stack import create_stack, free_port
+from tests.production.stack import create_stack
 
 TARGET_P99_MS = 250.0
 N_MODELS = 20
@@ -228,7 +229,7 @@ async def connect_client(loop, client: Client, port: int, gate: asyncio.Semaphor
 
 async def drive(
     stack, ports: list[int], tournament_id: int, round_id: int, model_ids: list[int],
-    n_clients: int, n_updates: int, publisher: Publisher,
+    n_clients: int, n_updates: int, publisher: Publisher, server: str,
 ) -> dict:
     loop = asyncio.get_running_loop()
     path = "/ws/tournaments/load-board/leaderboard/"
@@ -237,7 +238,7 @@ async def drive(
         Client(f"ws://127.0.0.1:{ports[i % len(ports)]}{path}", f"http://127.0.0.1:{ports[i % len(ports)]}")
         for i in range(n_clients)
     ]
-    servers = [proc.pid for name, proc in stack.procs.items() if name.startswith("daphne")]
+    servers = stack.server_pids(server)  # uvicorn: its supervisor and workers
     gate = asyncio.Semaphore(100)  # handshakes in flight: a browser crowd, not a SYN flood
     started = time.perf_counter()
     await asyncio.wait_for(
@@ -288,7 +289,7 @@ async def drive(
                 "push_ms": round((t1 - pushed) * 1000, 1),
                 "latency": summary_ms(got),
                 "latency_from_push": summary_ms(from_push),
-                "daphne_cpu_ms": round(cpu * 1000),
+                "server_cpu_ms": round(cpu * 1000),
             }
         )
         await asyncio.sleep(0.5)
@@ -312,7 +313,11 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=3)
     parser.add_argument(
         "--servers", type=int, default=1,
-        help="daphne processes sharing the subscribers (the target is for 1; more shows scale-out)",
+        help="server processes sharing the subscribers (the target is for 1; more shows scale-out)",
+    )
+    parser.add_argument(
+        "--server", choices=["uvicorn", "daphne"], default="uvicorn",
+        help="the ASGI server: uvicorn (README, Production) or daphne",
     )
     parser.add_argument("--keep", action="store_true", help="keep the processes' logs and files")
     parser.add_argument("--publisher-child", action="store_true", help=argparse.SUPPRESS)
@@ -328,12 +333,8 @@ def main() -> None:
     # Every subscriber connects from 127.0.0.1: lift the per-address socket limit.
     stack = create_stack(work, extra_env={"ARENA_WS_MAX_PER_ADDRESS": "0"})
     try:
-        stack.start_daphne()
-        ports = [stack.port]
-        for n in range(2, args.servers + 1):
-            port = free_port()
-            stack.start(f"daphne-{n}", [stack.daphne_bin, "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"])
-            ports.append(port)
+        # daphne: a process per port, spread round-robin; uvicorn: its workers share one port.
+        ports = stack.start_servers(args.server, args.servers)
         stack.wait_http(ports=ports)
         django_for(stack)
         tournament_id, round_id, model_ids = setup_tournament()
@@ -347,7 +348,10 @@ def main() -> None:
             )
         try:
             result = asyncio.run(
-                drive(stack, ports, tournament_id, round_id, model_ids, args.clients, args.updates, publisher)
+                drive(
+                    stack, ports, tournament_id, round_id, model_ids, args.clients, args.updates,
+                    publisher, args.server,
+                )
             )
         finally:
             publisher.stop()
@@ -359,7 +363,7 @@ def main() -> None:
         else:
             shutil.rmtree(work, ignore_errors=True)
 
-    where = "one daphne process" if args.servers == 1 else f"{args.servers} daphne processes"
+    where = f"one {args.server} process" if args.servers == 1 else f"{args.servers} {args.server} processes"
     print(f"Live leaderboard fan-out: {args.clients} subscribers on {where} "
           f"(PostgreSQL + channels-redis), open-file limit {limit}")
     c = result["connect_and_snapshot"]
@@ -377,10 +381,10 @@ def main() -> None:
               f"from publish start (diff, store, push) p50 {lat.get('p50_ms')} ms, "
               f"p99 {lat.get('p99_ms')} ms, max {lat.get('max_ms')} ms; "
               f"from push p50 {push.get('p50_ms')} ms, p99 {push.get('p99_ms')} ms; "
-              f"publish {u['publish_ms']} ms (its push {u['push_ms']} ms), daphne CPU {u['daphne_cpu_ms']} ms  "
+              f"publish {u['publish_ms']} ms (its push {u['push_ms']} ms), {args.server} CPU {u['server_cpu_ms']} ms  "
               f"[{'ok' if hit else 'MISSED'}]")
     print(f"  target (all receive, p99 <= {TARGET_P99_MS:.0f} ms): {'met' if ok else 'MISSED'}")
-    print(json.dumps(result))
+    print(json.dumps({"server": args.server, **result}))
 
 
 if __name__ == "__main__":
