@@ -140,7 +140,6 @@ class SchedulerThread(threading.Thread):
         self._stop_event.set()
 
     def tick(self) -> list[str]:
-        close_old_connections()
         done = scheduler_shared_tick(now=timezone.now()).actions
         in_play = list(tournaments_in_play())
         if in_play:
@@ -157,6 +156,7 @@ class SchedulerThread(threading.Thread):
         while not self._stop_event.is_set():
             started = time.monotonic()
             try:
+                close_old_connections()  # between ticks, as a request's end would
                 for line in self.tick():
                     log.info("%s", line)
             except Exception:  # noqa: BLE001 - keep ticking; the failed step retries next tick
