@@ -74,16 +74,20 @@ def test_a_round_settles_on_chain_exactly_once(tournament):
     assert IndexedEvent.objects.filter(name="LeafApplied").count() == 19
 
 
-def test_settlement_waits_for_the_guardian_window_and_resumes_after_losing_its_records(tournament):
+def _resolved_round_1(tournament):
+    """Play the demo on its simulated clock until round 1 is resolved: (round, that moment)."""
     now = tournament.first_round_at
-    round = None
-    for _ in range(200):  # play until round 1 is resolved
+    for _ in range(200):
         advance(now=now, tournaments=[tournament])
         round = tournament.rounds.get(number=1)
         if round.state == RoundState.RESOLVED:
-            break
+            return round, now
         now += timedelta(seconds=5)
-    assert round.state == RoundState.RESOLVED
+    raise AssertionError(f"round 1 is still {round.state} after 200 steps")
+
+
+def test_settlement_waits_for_the_guardian_window_and_resumes_after_losing_its_records(tournament):
+    round, now = _resolved_round_1(tournament)
     # First step proposes; the 60 s window is open, so nothing is final yet.
     assert chain_settlement_step(round=round, now=now) is False
     state = RoundSettlement.objects.get(round=round)
@@ -119,13 +123,7 @@ def test_a_guardian_veto_holds_the_round_disputed_then_the_keeper_abandons_it_at
     from tournaments.errors import Conflict
     from tournaments.services.lifecycle import round_settle
 
-    now = tournament.first_round_at
-    for _ in range(200):
-        advance(now=now, tournaments=[tournament])
-        round = tournament.rounds.get(number=1)
-        if round.state == RoundState.RESOLVED:
-            break
-        now += timedelta(seconds=5)
+    round, now = _resolved_round_1(tournament)
     assert chain_settlement_step(round=round, now=now) is False  # proposed, window open
     guardian = Wallet.objects.get(user=tournament.sponsor).address
     with use_gateway() as gateway:
@@ -225,13 +223,7 @@ def test_a_round_abandoned_after_a_partial_apply_keeps_the_applied_payouts_settl
     from tournaments.ledger import ledger
     from tournaments.services.lifecycle import round_settle
 
-    now = tournament.first_round_at
-    for _ in range(200):
-        advance(now=now, tournaments=[tournament])
-        round = tournament.rounds.get(number=1)
-        if round.state == RoundState.RESOLVED:
-            break
-        now += timedelta(seconds=5)
+    round, now = _resolved_round_1(tournament)
     assert chain_settlement_step(round=round, now=now) is False  # proposed
     window_end = RoundSettlement.objects.get(round=round).window_ends_at
     settings.CHAIN_APPLY_BATCH = 5
