@@ -86,7 +86,13 @@ def crashed(tmp_path_factory):
     if not anvil_available():
         pytest.skip("anvil is not installed (npm ci)")
     workdir = tmp_path_factory.mktemp("crash-stack")
-    stack = create_stack(workdir, tick_seconds=0.5, extra_env={"CHAIN_APPLY_BATCH": "1"})
+    # A killed worker's tournament lease expires on its own (it cannot release it); a short
+    # lease keeps the six waits for that expiry from dominating the test's time.
+    stack = create_stack(
+        workdir,
+        tick_seconds=0.5,
+        extra_env={"CHAIN_APPLY_BATCH": "1", "ARENA_TOURNAMENT_LEASE_SECONDS": "3"},
+    )
     try:
         stack.start_daphne()
         supervisor = Supervisor(
