@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from accounts.models import ApiKey, ApiScope
 from accounts.services import api_key_create, api_key_revoke
-from config.api_tools import ListApiMixin, operation, paginated_response
+from core.api.tools import ListApiMixin, operation, paginated_response
 
 
 class ApiKeySchema(OpenApiAuthenticationExtension):

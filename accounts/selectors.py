@@ -6,7 +6,7 @@ from django.contrib.auth.models import User
 from django.db import connection
 
 from accounts.models import ApiKey
-from config.lean_sql import Part, column, select_list, split_row, table
+from core.lean_sql import Part, column, select_list, split_row, table
 
 # The key as a request sees it (request.auth), and what a request needs of its user; any
 # other user field loads on first access. Other hand-written reads that start from a key
@@ -34,7 +34,7 @@ def _key_with_user_sql(vendor: str) -> str:
 
 def api_key_with_user(key_hash: str) -> ApiKey | None:
     """The key with this hash and its user, in one statement (every API request runs it, so
-    it is SQL rather than a QuerySet: config/lean_sql.py)."""
+    it is SQL rather than a QuerySet: core/lean_sql.py)."""
     with connection.cursor() as cursor:
         cursor.execute(_key_with_user_sql(connection.vendor), [key_hash])
         row = cursor.fetchone()

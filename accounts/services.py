@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import ApiKey, ApiScope
-from config.lean_sql import column, table
+from core.lean_sql import column, table
 
 KEY_PREFIX = "arena_"
 
@@ -60,7 +60,7 @@ def api_key_touch(*, api_key: ApiKey) -> None:
     """Record use; at most once a minute so reads don't turn into writes on every call."""
     now = timezone.now()
     if api_key.last_used_at is None or (now - api_key.last_used_at).total_seconds() > 60:
-        # SQL, not QuerySet.update: it runs in the request path (config/lean_sql.py).
+        # SQL, not QuerySet.update: it runs in the request path (core/lean_sql.py).
         with connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {table(ApiKey)} SET {column(ApiKey, 'last_used_at')} = %s "

@@ -425,7 +425,7 @@ class ChainGateway:
         return bool(staking.functions.can_release(model_id).call())
 
     def settlement_leaf_hash(self, leaf: SettlementLeaf) -> bytes:
-        """The contract's own leaf hash (to cross-check chain/merkle.py)."""
+        """The contract's own leaf hash (to cross-check core/merkle.py)."""
         _, staking = self._require_contracts()
         return bytes(
             staking.functions.settlement_leaf_hash(

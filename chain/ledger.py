@@ -28,7 +28,7 @@ from chain.services import (
     chain_stake_from_dev_wallet,
 )
 from chain.tasks import post_commitments
-from tournaments.errors import ArenaError
+from core.errors import ArenaError
 from tournaments.models import ModelSlot, Payout, PayoutState, Round, Tournament
 
 log = logging.getLogger("arena.chain")

@@ -27,7 +27,7 @@ from chain.models import (
 )
 from chain.settlement import Payout as LeafPayout
 from chain.settlement import build_commitments, build_settlement
-from tournaments.errors import Conflict
+from core.errors import Conflict
 from tournaments.models import (
     ModelSlot,
     PayoutState,

@@ -14,7 +14,7 @@ from typing import Any
 
 from eth_utils import is_address, to_checksum_address
 
-from chain.merkle import MerkleTree, commitment_leaf_hash, settlement_leaf_hash
+from core.merkle import MerkleTree, commitment_leaf_hash, settlement_leaf_hash
 
 UINT256_MAX = 2**256 - 1
 INT256_MIN = -(2**255)

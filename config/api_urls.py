@@ -3,7 +3,7 @@
 from django.urls import include, path, re_path
 
 from accounts.apis import ApiKeyCreateApi, ApiKeyListApi, ApiKeyRevokeApi, MeApi
-from config.api_tools import api_not_found, methods_view
+from core.api.tools import api_not_found, methods_view
 from tournaments.apis.datasets import (
     DatasetDownloadApi,
     DatasetListApi,

@@ -29,8 +29,8 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from django.conf import settings  # noqa: E402
 from django.urls import get_resolver  # noqa: E402
 
-from config.body_limit import BodyLimit  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
+from core.body_limit import BodyLimit  # noqa: E402
 from tournaments import events  # noqa: E402
 from tournaments.socket_limit import SocketsPerAddressLimit  # noqa: E402
 

@@ -218,7 +218,7 @@ ARENA_MAX_PREDICTION_BYTES = int(os.environ.get("ARENA_MAX_PREDICTION_BYTES", 20
 ARENA_MAX_DATASET_BYTES = int(os.environ.get("ARENA_MAX_DATASET_BYTES", 500 * 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = ARENA_MAX_PREDICTION_BYTES + 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-# Every request body is capped before it is spooled (config/body_limit.py): upload routes at
+# Every request body is capped before it is spooled (core/body_limit.py): upload routes at
 # their file limit plus the multipart envelope, every other route (JSON, site forms) at this.
 ARENA_MAX_BODY_BYTES = int(os.environ.get("ARENA_MAX_BODY_BYTES", 1024 * 1024))
 # Bytes of data files one sponsor may store over all their tournaments (0: no limit).
@@ -401,10 +401,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    "DEFAULT_PAGINATION_CLASS": "config.api_pagination.ApiPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.ApiPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "config.api_tools.ArenaAutoSchema",
-    "EXCEPTION_HANDLER": "config.api_errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "core.api.tools.ArenaAutoSchema",
+    "EXCEPTION_HANDLER": "core.api.errors.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",

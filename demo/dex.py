@@ -25,13 +25,13 @@ from chain.dex_universe import Market, Universe, build_universe
 from chain.price_paths import PricePath, factor_model_path, load_price_csv
 from chain.replay import MarketReplay
 from chain.services import dev_account_create
+from core.errors import ArenaError, Conflict
+from core.money import tokens_to_wei
 from demo.dex_modelers import dex_modelers
 from demo.models import DemoDexMarket
 from demo.services import DemoSchedule, demo_user
 from dex.services.exchange import dex_for, market_dex
 from dex.services.markets import TradingRules, UniverseToken, dex_tournament_create
-from tournaments.errors import ArenaError, Conflict
-from tournaments.fields import tokens_to_wei
 from tournaments.models import ModelSlot, Round, RoundState, Tournament
 from tournaments.selectors import dataset_frame
 from tournaments.services.model_slots import model_create, stake_deposit

@@ -8,9 +8,9 @@ from datetime import datetime
 from django.db import close_old_connections
 from django.utils import timezone
 
+from core.money import wei_to_tokens
 from demo.dex import demo_dex_step
 from demo.services import demo_step
-from tournaments.fields import wei_to_tokens
 from tournaments.models import Round, RoundState, Tournament
 from tournaments.selectors import round_summary
 from tournaments.services.scheduler import (

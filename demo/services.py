@@ -15,11 +15,11 @@ from arena_client.sealing import seal, submission_info
 from django.contrib.auth.models import User
 from django.db import transaction
 
+from core.errors import ArenaError
+from core.money import tokens_to_wei
 from demo.datagen import LIVE_ERA_OFFSET, TRAINING_ERAS, VALIDATION_ERAS, World
 from demo.modelers import DemoModeler, build_modelers
 from demo.models import DemoTournament
-from tournaments.errors import ArenaError
-from tournaments.fields import tokens_to_wei
 from tournaments.models import DatasetKind, ModelSlot, Round, RoundState, RoundTarget, Tournament
 from tournaments.services.datasets import dataset_upload, round_target_upload
 from tournaments.services.model_slots import model_create, stake_deposit

@@ -8,10 +8,10 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from eth_utils import is_address
 
+from core.errors import ArenaError
 from dex import models as m
 from dex.services.trading import dex_halt_resolve
 from tournaments.admin import ReadOnlyAdmin
-from tournaments.errors import ArenaError
 
 
 class DexTokenInline(admin.TabularInline):

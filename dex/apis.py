@@ -11,7 +11,8 @@ from rest_framework.views import APIView
 
 from accounts.permissions import HasScope
 from chain.twap import DEFAULT_TWAP_BLOCKS, MAX_TWAP_BLOCKS
-from config.api_tools import TokenAmountField, operation
+from core.api.tools import TokenAmountField, operation
+from core.errors import NotFound
 from dex.models import DEFAULT_FEATURE_WINDOWS
 from dex.selectors import market_facts, market_of, round_pnl_facts, round_pnl_series
 from dex.services.markets import TradingRules, UniverseToken, dex_tournament_create
@@ -21,7 +22,6 @@ from tournaments.apis.tournaments import (
     ScheduleInputSerializer,
     _service_fields,
 )
-from tournaments.errors import NotFound
 from tournaments.models import Round
 
 TAG_DEX = ["DEX tournaments"]

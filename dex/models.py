@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import models
 
 from chain.twap import DEFAULT_TWAP_BLOCKS
-from tournaments.fields import WeiField
+from core.money import WeiField
 from tournaments.models import Round, Tournament
 
 DEFAULT_FEATURE_WINDOWS = [1, 5, 20]

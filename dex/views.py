@@ -8,11 +8,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from core.errors import ArenaError
 from dex.forms import DexTournamentCreateForm
 from dex.selectors import round_pnl_series
 from dex.services.markets import dex_tournament_create
 from tournaments.charts import pnl_chart_svg
-from tournaments.errors import ArenaError
 from tournaments.models import Round, TournamentKind
 from tournaments.views import _reject
 

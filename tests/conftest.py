@@ -14,8 +14,8 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from accounts.services import api_key_create
+from core.money import tokens_to_wei
 from tests.builders import csv_bytes, make_frame, sealed_predictions
-from tournaments.fields import tokens_to_wei
 from tournaments.models import (
     ModelSlot,
     Payout,

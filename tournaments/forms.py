@@ -10,7 +10,7 @@ from django.core.validators import RegexValidator
 from django.db.models import QuerySet
 from django.utils.text import slugify
 
-from tournaments.fields import TOKEN_DECIMALS, tokens_to_wei
+from core.money import TOKEN_DECIMALS, tokens_to_wei
 from tournaments.models import DatasetKind, Round, Tournament
 
 DURATION_UNITS = {

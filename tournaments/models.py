@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from tournaments.fields import WeiField, tokens_to_wei
+from core.money import WeiField, tokens_to_wei
 
 
 class TournamentState(models.TextChoices):

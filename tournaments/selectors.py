@@ -15,10 +15,10 @@ from django.utils import timezone
 
 from accounts.models import ApiKey
 from accounts.selectors import API_KEY_PART, USER_PART, key_with_user_from
-from chain.merkle import MerkleTree, commitment_leaf_hash
-from config.lean_sql import Part, column, select_list, split_row, table
+from core.errors import Conflict, NotAllowed, NotFound
+from core.lean_sql import Part, column, select_list, split_row, table
+from core.merkle import MerkleTree, commitment_leaf_hash
 from tournaments.blobs import blob_store
-from tournaments.errors import Conflict, NotAllowed, NotFound
 from tournaments.kinds import round_fact
 from tournaments.models import (
     DatasetKind,
@@ -47,7 +47,7 @@ UNSETTLED = [RoundState.CLOSED, RoundState.SCORING, RoundState.RESOLVED]
 log = logging.getLogger("arena.selectors")
 
 
-# --- The upload path: SQL rather than QuerySets (config/lean_sql.py) ----------------------
+# --- The upload path: SQL rather than QuerySets (core/lean_sql.py) ----------------------
 
 
 def _latest_open_round_sql(tournament: str) -> str:
@@ -94,7 +94,7 @@ class UploadContext:
     model and its tournament (id and slug), and the round open for uploads (None when
     there is none) with `has_key`, and how many envelopes the model has uploaded to that
     round, and whether the envelope's CID was uploaded to another round. Instances carry only
-    these fields (config/lean_sql.py)."""
+    these fields (core/lean_sql.py)."""
 
     api_key: ApiKey
     model: ModelSlot | None

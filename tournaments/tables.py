@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from tournaments.errors import InvalidInput, TooLarge
+from core.errors import InvalidInput, TooLarge
 
 FIRST_FEW = 5
 

@@ -15,9 +15,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from core.errors import ArenaError, NotAllowed, NotFound
 from tournaments import selectors
 from tournaments.charts import score_history_svg
-from tournaments.errors import ArenaError, NotAllowed, NotFound
 from tournaments.forms import (
     DatasetUploadForm,
     LeaderboardForm,

@@ -3,8 +3,8 @@
 import boa
 import pytest
 
-from chain.merkle import EMPTY_ROOT
 from chain.tests.contract_world import OTHER_TOURNAMENT, TOURNAMENT, event_names
+from core.merkle import EMPTY_ROOT
 
 ZERO = "0x0000000000000000000000000000000000000000"
 NOT_OPERATOR = "ArenaStaking: caller is not the operator"

@@ -3,7 +3,6 @@
 import boa
 import pytest
 
-from chain.merkle import EMPTY_ROOT, MerkleTree, settlement_leaf_hash
 from chain.settlement import Payout, build_commitments, build_settlement
 from chain.tests.contract_world import (
     OTHER_TOURNAMENT,
@@ -18,6 +17,7 @@ from chain.tests.contract_world import (
     event_names,
     leaf_input,
 )
+from core.merkle import EMPTY_ROOT, MerkleTree, settlement_leaf_hash
 
 SUBMISSIONS = [bytes([i]) * 32 for i in range(1, 6)]
 

@@ -1,4 +1,4 @@
-"""chain.merkle and chain.settlement: tree shape, proofs, leaf encoding, builders' checks."""
+"""core.merkle and chain.settlement: tree shape, proofs, leaf encoding, builders' checks."""
 
 import pytest
 from eth_abi import encode
@@ -6,7 +6,8 @@ from eth_hash.auto import keccak
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chain.merkle import (
+from chain.settlement import Payout, build_commitments, build_settlement
+from core.merkle import (
     EMPTY_ROOT,
     MerkleTree,
     commitment_leaf_hash,
@@ -15,7 +16,6 @@ from chain.merkle import (
     settlement_leaf_hash,
     verify_proof,
 )
-from chain.settlement import Payout, build_commitments, build_settlement
 
 ALICE = "0x6813Eb9362372EEF6200f3b1dbC3f819671cBA69"
 BOB = "0x1efF47bc3a10a45D4B230B5d10E37751FE6AA718"

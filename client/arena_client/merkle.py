@@ -1,6 +1,6 @@
 """Inclusion proofs for a round's commitments root (the root posted on-chain at close).
 
-Scheme (shared with chain/merkle.py and the contract; OpenZeppelin-style sorted pairs):
+Scheme (shared with core/merkle.py and the contract; OpenZeppelin-style sorted pairs):
 
 * leaf  = keccak256(keccak256(abi.encode(bytes32 digest))), where ``digest`` is the SHA-256
   digest a submission's CID carries. ``abi.encode`` of one ``bytes32`` is those 32 bytes, so

@@ -8,8 +8,8 @@ it wraps, it is not thread-safe.
 from chain.client import contract_build_cache
 from chain.dex import DexGateway
 from chain.gateway import ChainGateway
+from core.errors import Conflict
 from dex.models import DexMarket
-from tournaments.errors import Conflict
 
 _cache: dict[int, DexGateway] = {}
 

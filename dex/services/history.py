@@ -21,11 +21,11 @@ from django.conf import settings
 from django.db import transaction
 
 from chain.client import is_dev_chain, use_gateway
+from core.errors import Conflict
 from dex.models import DexMarket, PoolObservation
 from dex.services.exchange import market_dex
 from dex.services.markets import horizon_eras
 from scoring.dex_features import features_frame, resample_pool
-from tournaments.errors import Conflict
 from tournaments.models import DatasetKind, DatasetVersion, Round
 from tournaments.services.datasets import dataset_upload
 from tournaments.tables import to_parquet_bytes

@@ -15,9 +15,9 @@ from chain.client import is_dev_chain, use_gateway
 from chain.gateway import ChainGateway
 from chain.rebalance import RebalanceLimits
 from chain.twap import DEFAULT_TWAP_BLOCKS, MAX_TWAP_BLOCKS
+from core.errors import ArenaError, InvalidInput
 from dex.models import DEFAULT_FEATURE_WINDOWS, DexMarket, DexToken
 from dex.services.exchange import dex_for, market_dex, require_chain
-from tournaments.errors import ArenaError, InvalidInput
 from tournaments.models import Tournament, TournamentKind
 from tournaments.services.tournaments import tournament_create
 

@@ -23,6 +23,7 @@ from django.db import IntegrityError, transaction
 
 from chain.client import use_gateway
 from chain.vault_ledger import mark_to_market
+from core.errors import Conflict
 from dex.models import DexRound, PnlMark
 from dex.services.exchange import market_dex
 from dex.services.trading import market_symbols, reserves_json
@@ -30,7 +31,6 @@ from scoring.dex_features import bin_cross_section
 from scoring.pnl import pnl_contributions, token_returns, vault_pnl
 from scoring.ranking import gauss_rank
 from tournaments import events
-from tournaments.errors import Conflict
 from tournaments.models import Round, RoundTarget
 from tournaments.selectors import live_ids
 from tournaments.services.datasets import round_target_upload

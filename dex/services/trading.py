@@ -20,13 +20,13 @@ from chain.rebalance import (
     TradingHalted,
 )
 from chain.vault_ledger import LedgerMismatch, VaultLedger, mark_to_market
+from core.errors import Conflict, InvalidInput
 from dex.journal import DatabaseJournal
 from dex.models import DexMarket, DexRound, RebalanceState, TradingHalt
 from dex.services.exchange import market_dex, require_chain
 from scoring.pnl import tilt_weights
 from scoring.ranking import gauss_rank
 from tournaments import events
-from tournaments.errors import Conflict, InvalidInput
 from tournaments.models import Round, RoundState, SubmissionState
 from tournaments.selectors import live_ids, predictions_matrix
 from tournaments.services.scoring import meta_model_weights

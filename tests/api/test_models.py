@@ -2,7 +2,7 @@
 
 import pytest
 
-from tournaments.fields import tokens_to_wei
+from core.money import tokens_to_wei
 from tournaments.models import ModelSlot, StakeEvent
 
 pytestmark = pytest.mark.django_db

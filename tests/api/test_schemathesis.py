@@ -28,9 +28,9 @@ from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
 from accounts.models import ApiKey, ApiScope
+from core.money import tokens_to_wei
 from dex.models import DexMarket, DexToken
 from tests.builders import csv_bytes, make_frame, sealed_predictions
-from tournaments.fields import tokens_to_wei
 from tournaments.models import (
     DatasetVersion,
     ModelSlot,

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tournaments.fields import tokens_to_wei
+from core.money import tokens_to_wei
 from tournaments.models import Tournament, TournamentState
 
 pytestmark = pytest.mark.django_db
@@ -222,7 +222,7 @@ def test_a_duration_beyond_a_century_is_a_400_not_an_overflow(key_client, sponso
 def test_score_days_beyond_a_year_are_refused_by_the_api_and_the_service(key_client, sponsor, tournament):
     # Found by tests/api/test_schemathesis.py on PostgreSQL: 40000 overflowed the smallint
     # column (DataError, 500).
-    from tournaments.errors import InvalidInput
+    from core.errors import InvalidInput
     from tournaments.services.tournaments import tournament_update
 
     response = key_client(sponsor, "sponsor").patch(

@@ -12,8 +12,8 @@ import pytest
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
+from core.errors import Conflict
 from tests.builders import predictions_csv, seal_for
-from tournaments.errors import Conflict
 from tournaments.models import Round, RoundState, Submission
 from tournaments.services.lifecycle import round_close
 from tournaments.services.submissions import submission_upload

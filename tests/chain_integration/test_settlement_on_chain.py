@@ -120,7 +120,7 @@ def test_a_guardian_veto_holds_the_round_disputed_then_the_keeper_abandons_it_at
 
     from chain.models import Wallet
     from chain.services import ABANDON_AFTER_SECONDS, chain_request_release_from_dev_wallet
-    from tournaments.errors import Conflict
+    from core.errors import Conflict
     from tournaments.services.lifecycle import round_settle
 
     round, now = _resolved_round_1(tournament)

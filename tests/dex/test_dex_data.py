@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
+from core.errors import Conflict, InvalidInput
 from dex.models import DexRound, PnlMark
 from dex.services.history import MISSING_FEATURE, live_frame, training_frame
 from dex.services.markets import TradingRules, UniverseToken, dex_tournament_create, horizon_eras
 from dex.services.marks import day_target
 from tests.dex.conftest import E18, ERA, PRICES, SYMBOLS, T0, address, reserves_of
-from tournaments.errors import Conflict, InvalidInput
 from tournaments.models import TournamentKind
 from tournaments.services.tournaments import tournament_create
 

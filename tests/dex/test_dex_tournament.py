@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from chain.client import use_gateway
 from chain.vault_ledger import mark_to_market
+from core.money import wei_to_tokens
 from demo.dex import DexDemoSchedule, demo_dex_create
 from demo.runner import run_headless
 from demo.services import demo_user
@@ -19,7 +20,6 @@ from dex.services.exchange import market_dex
 from dex.services.trading import dex_rebalance, vault_ledger
 from scoring.pnl import pnl_contributions, tilt_weights
 from scoring.ranking import gauss_rank
-from tournaments.fields import wei_to_tokens
 from tournaments.models import DatasetKind, Payout, RoundState, RoundTarget, Score
 from tournaments.selectors import live_ids, predictions_matrix, stake_snapshot_map
 

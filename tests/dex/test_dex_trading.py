@@ -11,6 +11,7 @@ from chain.client import use_gateway
 from chain.dex import DexGateway
 from chain.dex_universe import build_universe
 from chain.vault_ledger import mark_to_market
+from core.errors import InvalidInput
 from dex.models import DexRound, RebalanceState, TradingHalt
 from dex.services.exchange import dex_for, market_dex
 from dex.services.markets import TradingRules, UniverseToken, dex_tournament_create
@@ -21,7 +22,6 @@ from dex.services.trading import (
     reserves_json,
     vault_ledger,
 )
-from tournaments.errors import InvalidInput
 from tournaments.models import Round, RoundState
 
 pytestmark = [pytest.mark.chain_integration, pytest.mark.django_db(transaction=True)]
@@ -250,8 +250,8 @@ def test_the_demo_market_replays_a_csv_of_real_prices(tmp_path, sponsor):
 
 
 def test_a_round_closing_while_an_earlier_one_still_trades_waits_for_the_vault(market):
+    from core.errors import Conflict
     from dex.services.trading import dex_round_book
-    from tournaments.errors import Conflict
 
     first = _closed_round_with_book(market, 1)  # opened late, still trading
     now = timezone.now()

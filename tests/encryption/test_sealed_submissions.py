@@ -19,10 +19,10 @@ from arena_client.sealing import (
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.test import APIClient
 
+from core.errors import Conflict
+from core.money import tokens_to_wei
 from tests.builders import csv_bytes, make_frame, predictions_csv, predictions_frame, seal_for
 from tournaments.blobs import blob_store
-from tournaments.errors import Conflict
-from tournaments.fields import tokens_to_wei
 from tournaments.models import Round, RoundKey, RoundState, Submission
 from tournaments.predictions_blob import HEADER
 from tournaments.selectors import predictions_matrix

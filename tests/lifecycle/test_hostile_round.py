@@ -15,10 +15,10 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.utils import timezone
 
+from core.errors import InvalidInput
+from core.money import tokens_to_wei
 from tests.builders import seal_for
 from tests.hostile import BOMB_ID_BYTES, HOSTILE_FILES, compression_bomb
-from tournaments.errors import InvalidInput
-from tournaments.fields import tokens_to_wei
 from tournaments.models import Payout, RoundState, Score, Submission, SubmissionState
 from tournaments.services.datasets import dataset_upload, round_target_upload
 from tournaments.services.lifecycle import round_schedule_next

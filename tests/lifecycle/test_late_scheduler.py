@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from tournaments.fields import tokens_to_wei
+from core.money import tokens_to_wei
 from tournaments.models import RoundState, RoundTransition
 from tournaments.services.datasets import dataset_upload
 from tournaments.services.lifecycle import round_schedule_next

@@ -10,8 +10,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from tournaments.errors import Conflict, InvalidInput
-from tournaments.fields import tokens_to_wei
+from core.errors import Conflict, InvalidInput
+from core.money import tokens_to_wei
 from tournaments.models import ModelSlot, StakeEvent, StakeEventKind, Tournament
 from tournaments.services.model_slots import model_create, stake_deposit, stake_release
 from tournaments.services.tournaments import tournament_create, tournament_update

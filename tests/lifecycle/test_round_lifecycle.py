@@ -11,9 +11,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
+from core.errors import Conflict
+from core.money import tokens_to_wei
 from tests.builders import seal_for
-from tournaments.errors import Conflict
-from tournaments.fields import tokens_to_wei
 from tournaments.ledger import ledger
 from tournaments.models import (
     Payout,

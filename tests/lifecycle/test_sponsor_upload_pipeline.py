@@ -18,10 +18,10 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
+from core.errors import TooLarge
 from tests.builders import csv_bytes, make_frame, sealed_predictions
 from tests.hostile import HOSTILE_FILES
 from tournaments.blobs import blob_store
-from tournaments.errors import TooLarge
 from tournaments.models import DatasetVersion, RoundState, RoundTarget, SponsorUpload
 from tournaments.selectors import dataset_latest
 from tournaments.services import uploads

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from arena_client.receipts import verify_receipt
 
+from core.errors import TooLarge
 from tests.builders import csv_bytes, make_frame, predictions_csv, seal_for
 from tournaments.blobs import BlobNotFound, FileBlobStore, blob_store
-from tournaments.errors import TooLarge
 from tournaments.models import DatasetVersion, Round, RoundState, Submission
 from tournaments.services.datasets import dataset_upload
 from tournaments.services.lifecycle import round_close

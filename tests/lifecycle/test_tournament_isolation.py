@@ -13,9 +13,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
+from core.money import tokens_to_wei
 from demo.runner import SchedulerThread
 from tournaments import tasks
-from tournaments.fields import tokens_to_wei
 from tournaments.models import Round, RoundState
 from tournaments.services import scheduler
 from tournaments.services.datasets import dataset_upload

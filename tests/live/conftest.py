@@ -20,8 +20,8 @@ from django.db import connections
 from django.utils import timezone
 
 from config.asgi import application
+from core.money import tokens_to_wei
 from tournaments import events
-from tournaments.fields import tokens_to_wei
 from tournaments.models import ModelSlot, Round, RoundState, Score
 from tournaments.services.model_slots import model_create, stake_deposit
 

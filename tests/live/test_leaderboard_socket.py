@@ -5,6 +5,7 @@ import pytest
 from django.db import transaction
 from django.test import Client
 
+from core.money import tokens_to_wei
 from tests.live.conftest import (
     db_call,
     leaderboard_path,
@@ -16,7 +17,6 @@ from tests.live.conftest import (
     session_cookie,
 )
 from tournaments import events
-from tournaments.fields import tokens_to_wei
 from tournaments.models import LeaderboardFeed, LeaderboardUpdate, Round, RoundState
 from tournaments.services.model_slots import stake_deposit
 

@@ -375,8 +375,8 @@ def setup_round(n_models: int, n_rows: int, say) -> dict:
     from django.utils import timezone
 
     from chain.models import ChainRegistration, Wallet
+    from core.money import tokens_to_wei
     from tests.builders import csv_bytes, make_frame, predictions_csv, seal_for
-    from tournaments.fields import tokens_to_wei
     from tournaments.services.datasets import dataset_upload
     from tournaments.services.lifecycle import round_open, round_schedule_next
     from tournaments.services.model_slots import model_create, stake_deposit
@@ -487,8 +487,8 @@ def upload_target(rnd, sponsor, ids) -> None:
 def settlement_root(rnd):
     """The root the keeper would propose: its own leaf builder (owners from the model
     registrations, so the gateway is never called) over the round's payouts."""
-    from chain.merkle import verify_proof
     from chain.services import _settlement_for
+    from core.merkle import verify_proof
 
     settlement = _settlement_for(rnd, None)
     leaf = settlement.leaves[0] if settlement.leaves else None

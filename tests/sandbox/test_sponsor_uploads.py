@@ -8,8 +8,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from core.errors import InvalidInput, TooLarge
 from tests.builders import csv_bytes, make_frame
-from tournaments.errors import InvalidInput, TooLarge
 from tournaments.models import DatasetVersion, RoundTarget
 from tournaments.services.datasets import dataset_upload, round_target_upload
 from tournaments.services.lifecycle import round_close

@@ -11,9 +11,9 @@ from django.test import RequestFactory
 from django.urls import reverse
 
 from chain.models import ChainDeployment, IndexedEvent, RoundSettlement
+from core.money import tokens_to_wei
 from dex.models import DexRound, PnlMark, PoolObservation
 from tournaments.admin import ROUND_MONEY_FIELDS
-from tournaments.fields import tokens_to_wei
 from tournaments.models import (
     ModelSlot,
     Payout,

@@ -1,4 +1,4 @@
-"""Request bodies are capped per route before they are spooled (config/body_limit.py).
+"""Request bodies are capped per route before they are spooled (core/body_limit.py).
 
 Driven through the project's ASGI application (config.asgi: the cap, then Django's handler)
 message by message, as an ASGI server delivers a body: a declared length over the limit is
@@ -12,7 +12,7 @@ import pytest
 from asgiref.testing import ApplicationCommunicator
 
 from config.asgi import application
-from config.body_limit import BodyLimit, body_limit_for
+from core.body_limit import BodyLimit, body_limit_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -154,7 +154,7 @@ def test_upload_routes_take_their_file_limit_plus_the_envelope(
 ):
     from arena_client.sealing import ENVELOPE_OVERHEAD
 
-    from config.api_tools import MULTIPART_SLACK_BYTES
+    from core.api.tools import MULTIPART_SLACK_BYTES
 
     settings.ARENA_MAX_BODY_BYTES = 1000
     expected = (
@@ -207,7 +207,7 @@ def test_without_credentials_an_upload_route_takes_only_the_default(settings):
 
 
 def test_long_paths_are_neither_resolved_nor_cached(settings):
-    from config.body_limit import _route_name
+    from core.body_limit import _route_name
 
     settings.ARENA_MAX_BODY_BYTES = 1234
     _route_name.cache_clear()

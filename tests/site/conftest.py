@@ -12,8 +12,8 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
+from core.money import tokens_to_wei
 from tests.builders import csv_bytes, make_frame
-from tournaments.fields import tokens_to_wei
 from tournaments.models import (
     Tournament,
 )

@@ -8,8 +8,8 @@ from arena_client.cid import cid_for_bytes
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from core.money import tokens_to_wei
 from tests.builders import csv_bytes, predictions_csv, seal_for, sealed_predictions
-from tournaments.fields import tokens_to_wei
 from tournaments.models import ModelSlot, RoundKey, StakeEvent, Submission
 from tournaments.services.lifecycle import round_close
 from tournaments.services.submissions import submission_upload

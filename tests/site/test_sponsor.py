@@ -12,8 +12,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
+from core.money import tokens_to_wei
 from tests.builders import csv_bytes, make_frame, sealed_predictions
-from tournaments.fields import tokens_to_wei
 from tournaments.models import (
     DatasetKind,
     DatasetVersion,

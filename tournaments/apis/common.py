@@ -4,8 +4,8 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.api_tools import SecondsField, TokensField, WeiField
-from tournaments.errors import NotFound
+from core.api.tools import SecondsField, TokensField, WeiField
+from core.errors import NotFound
 from tournaments.models import (
     DatasetVersion,
     ModelSlot,

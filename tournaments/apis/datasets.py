@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import HasScope
-from config.api_tools import (
+from core.api.tools import (
     FileUploadSerializer,
     ListApiMixin,
     max_dataset_bytes,

@@ -7,7 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api_tools import max_prediction_bytes, operation
+from core.api.tools import max_prediction_bytes, operation
 from tournaments.ledger import ledger
 from tournaments.services.receipts import platform_receipt_public_key
 

@@ -5,7 +5,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api_tools import ListApiMixin, TokensField, WeiField, operation, paginated_response
+from core.api.tools import ListApiMixin, TokensField, WeiField, operation, paginated_response
 from tournaments import selectors
 from tournaments.apis.common import (
     TAG_ROUNDS,

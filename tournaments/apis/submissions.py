@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import HasScope
-from config.api_tools import (
+from core.api.tools import (
     FileUploadSerializer,
     ListApiMixin,
     max_prediction_bytes,
@@ -19,10 +19,10 @@ from config.api_tools import (
     paginated_response,
     refuse_oversized_body,
 )
+from core.errors import NotAllowed, NotFound
 from tournaments import selectors
 from tournaments.apis.common import TAG_SUBMISSIONS, get_model
 from tournaments.apis.upload_lane import THROTTLED_MARK, envelope_name, sealed_upload
-from tournaments.errors import NotAllowed, NotFound
 from tournaments.ledger import ledger
 from tournaments.models import RoundState, Submission
 from tournaments.services.receipts import submission_receipt

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import HasScope
-from config.api_tools import (
+from core.api.tools import (
     ListApiMixin,
     SecondsField,
     TokenAmountField,

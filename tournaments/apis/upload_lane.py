@@ -28,8 +28,8 @@ from rest_framework.serializers import Serializer
 from accounts.authentication import bearer_key
 from accounts.models import ApiScope
 from accounts.services import api_key_touch, hash_api_key
-from config.api_tools import max_prediction_bytes
-from tournaments.errors import ArenaError
+from core.api.tools import max_prediction_bytes
+from core.errors import ArenaError
 from tournaments.selectors import upload_context
 from tournaments.services.submissions import submission_upload
 

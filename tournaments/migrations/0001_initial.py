@@ -3,7 +3,7 @@
 import datetime
 import django.db.models.deletion
 import django.utils.timezone
-import tournaments.fields
+import core.money
 from django.conf import settings
 from django.db import migrations, models
 
@@ -40,7 +40,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.SlugField(max_length=60)),
-                ('stake', tournaments.fields.WeiField(default=0)),
+                ('stake', core.money.WeiField(default=0)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='model_slots', to=settings.AUTH_USER_MODEL)),
             ],
@@ -67,7 +67,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('kind', models.CharField(choices=[('deposit', 'deposit'), ('release', 'release'), ('burn', 'burn'), ('reward', 'reward')], max_length=16)),
-                ('amount', tournaments.fields.WeiField(default=0)),
+                ('amount', core.money.WeiField(default=0)),
                 ('tx_hash', models.CharField(blank=True, max_length=80)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('model', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='stake_events', to='tournaments.modelslot')),
@@ -92,12 +92,12 @@ class Migration(migrations.Migration):
                 ('resolution_lag', models.DurationField(default=datetime.timedelta(days=1))),
                 ('score_days', models.PositiveSmallIntegerField(default=20)),
                 ('score_day_interval', models.DurationField(default=datetime.timedelta(days=1))),
-                ('payout_threshold', tournaments.fields.WeiField(default=1000000000000000000000)),
+                ('payout_threshold', core.money.WeiField(default=1000000000000000000000)),
                 ('corr_multiplier', models.FloatField(default=0.5)),
                 ('mmc_multiplier', models.FloatField(default=2.0)),
                 ('payout_cap', models.FloatField(default=0.05)),
                 ('token_symbol', models.CharField(default='ARENA', max_length=12)),
-                ('reward_pool', tournaments.fields.WeiField(default=0)),
+                ('reward_pool', core.money.WeiField(default=0)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('sponsor', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='sponsored_tournaments', to=settings.AUTH_USER_MODEL)),
             ],
@@ -141,11 +141,11 @@ class Migration(migrations.Migration):
             name='Payout',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('stake_at_risk', tournaments.fields.WeiField(default=0)),
+                ('stake_at_risk', core.money.WeiField(default=0)),
                 ('corr', models.FloatField()),
                 ('mmc', models.FloatField()),
                 ('payout_factor', models.FloatField()),
-                ('amount', tournaments.fields.WeiField(default=0)),
+                ('amount', core.money.WeiField(default=0)),
                 ('state', models.CharField(choices=[('pending', 'pending'), ('settled', 'settled')], default='pending', max_length=16)),
                 ('settled_at', models.DateTimeField(blank=True, null=True)),
                 ('tx_hash', models.CharField(blank=True, max_length=80)),
@@ -209,7 +209,7 @@ class Migration(migrations.Migration):
             name='StakeSnapshot',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount', tournaments.fields.WeiField(default=0)),
+                ('amount', core.money.WeiField(default=0)),
                 ('model', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='stake_snapshots', to='tournaments.modelslot')),
                 ('round', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='stake_snapshots', to='tournaments.round')),
             ],

@@ -1,6 +1,6 @@
 """What the decoding workers run on untrusted bytes (see tournaments.sandbox.child).
 
-No Django here: tournaments.tables and tournaments.errors are plain pandas and Python.
+No Django here: tournaments.tables and core.errors are plain pandas and Python.
 """
 
 import dataclasses
@@ -15,7 +15,7 @@ from arena_client.validation import (
     validate_predictions,
 )
 
-from tournaments.errors import InvalidInput
+from core.errors import InvalidInput
 from tournaments.tables import check_dataset, check_targets, read_table
 
 # The plaintext of an envelope has no file name the platform could trust: its format is told

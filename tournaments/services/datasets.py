@@ -19,7 +19,7 @@ Two ways in, one pipeline:
 from django.conf import settings
 from django.contrib.auth.models import User
 
-from tournaments.errors import Conflict, InvalidInput, NotAllowed, TooLarge
+from core.errors import Conflict, InvalidInput, NotAllowed, TooLarge
 from tournaments.kinds import kind_hooks
 from tournaments.models import (
     DatasetKind,

@@ -6,7 +6,7 @@ larger memory budget, since a training set may legitimately be hundreds of megab
 
 from django.conf import settings
 
-from tournaments.errors import InvalidInput, TooLarge
+from core.errors import InvalidInput, TooLarge
 from tournaments.sandbox import DecodeContext, DecodeLimits, Outcome, decode_pool
 
 

@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import DatabaseError, transaction
 
+from core.errors import Conflict
 from tournaments import events
-from tournaments.errors import Conflict
 from tournaments.ledger import ledger
 from tournaments.models import (
     ROUND_STATE_ORDER,

@@ -4,9 +4,9 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
+from core.errors import Conflict, InvalidInput, NotAllowed
+from core.money import wei_to_tokens
 from tournaments import events
-from tournaments.errors import Conflict, InvalidInput, NotAllowed
-from tournaments.fields import wei_to_tokens
 from tournaments.ledger import ledger
 from tournaments.models import ModelSlot, StakeEvent, Tournament, TournamentState
 

@@ -6,8 +6,8 @@ from decimal import ROUND_DOWN, Decimal
 import numpy as np
 
 import scoring
-from tournaments.errors import Conflict
-from tournaments.fields import wei_to_tokens
+from core.errors import Conflict
+from core.money import wei_to_tokens
 from tournaments.ledger import ledger
 from tournaments.models import (
     Payout,

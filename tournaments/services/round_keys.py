@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from tournaments.errors import Conflict
+from core.errors import Conflict
 from tournaments.models import Round, RoundKey, RoundState
 
 SEALED_KEY_VERSION = 1

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import Exists, OuterRef, Q
 
-from tournaments.errors import ArenaError
+from core.errors import ArenaError
 from tournaments.kinds import kind_hooks
 from tournaments.ledger import ledger
 from tournaments.models import (

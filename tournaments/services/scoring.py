@@ -11,9 +11,9 @@ from datetime import datetime
 import numpy as np
 
 import scoring
+from core.errors import Conflict
+from core.money import wei_to_tokens
 from tournaments.blobs import blob_store
-from tournaments.errors import Conflict
-from tournaments.fields import wei_to_tokens
 from tournaments.kinds import kind_hooks
 from tournaments.models import Round, RoundTarget, Score, ScoreDay
 from tournaments.selectors import live_ids, predictions_matrix, stake_snapshot_map

@@ -21,8 +21,8 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import Q, Sum
 
+from core.errors import TooLarge
 from tournaments.blobs import blob_store
-from tournaments.errors import TooLarge
 from tournaments.kinds import platform_data_kinds
 from tournaments.models import (
     DatasetVersion,

@@ -30,10 +30,10 @@ from django.contrib.auth.models import User
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
-from config.lean_sql import column, insert_row, table
+from core.errors import Conflict, InvalidInput, NotAllowed, TooLarge, TooManyRequests
+from core.lean_sql import column, insert_row, table
 from tournaments import events
 from tournaments.blobs import BlobNotFound, blob_store
-from tournaments.errors import Conflict, InvalidInput, NotAllowed, TooLarge, TooManyRequests
 from tournaments.models import ModelSlot, Round, RoundState, Submission, SubmissionState
 from tournaments.predictions_blob import predictions_blob
 from tournaments.sandbox import DecodeContext, DecodeLimits, Outcome, decode_pool
@@ -180,7 +180,7 @@ def submission_upload(
         created_at=now,
     )
     submission.receipt_signature = receipt_sign(receipt=submission_receipt(submission=submission)).hex()
-    # Model.save() without the compiler (config/lean_sql.py), and only while the round is
+    # Model.save() without the compiler (core/lean_sql.py), and only while the round is
     # still open: it may have closed since it was read above.
     if not insert_row(
         submission,

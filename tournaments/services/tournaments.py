@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from tournaments.errors import ArenaError, Conflict, InvalidInput, NotAllowed
+from core.errors import ArenaError, Conflict, InvalidInput, NotAllowed
 from tournaments.kinds import kind_hooks
 from tournaments.ledger import ledger
 from tournaments.models import Tournament, TournamentKind

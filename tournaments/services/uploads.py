@@ -34,8 +34,8 @@ from django.db import DatabaseError, DataError, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from core.errors import ArenaError, Conflict, InvalidInput, TooManyRequests
 from tournaments.blobs import BlobNotFound, blob_store
-from tournaments.errors import ArenaError, Conflict, InvalidInput, TooManyRequests
 from tournaments.kinds import platform_data_kinds
 from tournaments.models import (
     DatasetVersion,

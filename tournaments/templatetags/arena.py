@@ -7,7 +7,7 @@ from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from tournaments.fields import wei_to_tokens
+from core.money import wei_to_tokens
 
 register = template.Library()
 

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from chain.client import ChainBusy, chain_enabled, contract_build_cache, use_gateway
 from chain.models import ChainDeployment, IndexerCursor, RoundSettlement
-from tournaments.fields import wei_to_tokens
+from core.money import wei_to_tokens
 from tournaments.models import Round, RoundState, Tournament
 
 GAS_ROWS = [

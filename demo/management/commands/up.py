@@ -19,8 +19,8 @@ from django.db import connections
 from django.utils import timezone
 
 from chain.client import chain_enabled
+from core.errors import ArenaError
 from demo.services import DemoSchedule, demo_create
-from tournaments.errors import ArenaError
 from tournaments.models import Tournament
 
 log = logging.getLogger("arena.up")
@@ -195,7 +195,7 @@ class Command(BaseCommand):
             )
         try:
             # uvicorn rather than daphne: it hands the body to the application as it arrives,
-            # so config/body_limit.py refuses an oversized one before it is spooled (daphne
+            # so core/body_limit.py refuses an oversized one before it is spooled (daphne
             # buffers every body in full first). No lifespan: Channels' router has none.
             uvicorn.run(app, host=opts["host"], port=opts["port"], lifespan="off", log_level="warning")
         finally:

@@ -26,7 +26,7 @@ from arena_client.sealing import ENVELOPE_OVERHEAD
 from django.conf import settings
 from django.urls import Resolver404, resolve
 
-from config.api_tools import MULTIPART_SLACK_BYTES
+from core.api.tools import MULTIPART_SLACK_BYTES
 
 # Routes that take a predictions file (sealed), by URL name.
 PREDICTION_ROUTES = frozenset({"api-model-submissions", "my-model-upload"})

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler, set_rollback
 
-from tournaments.errors import ArenaError
+from core.errors import ArenaError
 
 NOT_AUTHENTICATED = (
     "authentication required: send 'Authorization: Bearer <api key>' or log in to the site"
@@ -62,7 +62,7 @@ def api_exception_handler(exc, context):
         code = getattr(exc, "default_code", "error")
         details = None
     if isinstance(exc, exceptions.PermissionDenied):
-        code = "forbidden"  # the same code services use (tournaments.errors.NotAllowed)
+        code = "forbidden"  # the same code services use (core.errors.NotAllowed)
     if isinstance(exc, exceptions.Throttled):
         code = "throttled"
         details = {"retry_after_seconds": exc.wait}

@@ -21,8 +21,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api_pagination import ApiPagination
-from tournaments.fields import MAX_WEI, TOKEN_DECIMALS, WEI_PER_TOKEN, tokens_to_wei
+from core.api.pagination import ApiPagination
+from core.money import MAX_WEI, TOKEN_DECIMALS, WEI_PER_TOKEN, tokens_to_wei
 
 # --- Schema -----------------------------------------------------------------------------
 

@@ -1,0 +1,2 @@
+"""The shared core every app may import: domain errors, money fields and wei arithmetic, the
+Merkle tree, the API's tools and the lean SQL helpers. It imports no platform app."""
