@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from . import __version__
 from .cid import cid_for_bytes
@@ -129,9 +129,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_network_commands(
-    commands: argparse._SubParsersAction, network: argparse.ArgumentParser
-) -> None:
+class _Subcommands(Protocol):
+    """What `ArgumentParser.add_subparsers()` returns, as far as this module uses it (its
+    class is private to argparse)."""
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser: ...
+
+
+def _add_network_commands(commands: _Subcommands, network: argparse.ArgumentParser) -> None:
     """The commands that talk to the platform's REST API."""
     login = commands.add_parser(
         "login", parents=[network], help="check an API key and store it (mode 0600)"
