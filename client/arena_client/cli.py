@@ -4,6 +4,10 @@ Offline: ``validate``, ``seal``, ``unseal``, ``cid``. Against the platform's RES
 see arena_client.api): ``login``, ``tournaments``, ``data download``, ``models list|create``,
 ``submit``, ``status``, ``scores``, ``verify``. Every failure ends with a message and one of
 the documented exit codes (arena_client.exit_codes); ``--json`` prints one JSON object.
+
+Each command imports what only it needs (httpx through .api, pandas, tqdm, the validators) when
+it runs, so ``arena --help`` and the offline commands load none of them: those imports sit
+inside the command functions on purpose, not to dodge a cycle.
 """
 
 from __future__ import annotations
