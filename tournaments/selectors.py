@@ -27,6 +27,7 @@ from tournaments.models import (
     Payout,
     Round,
     RoundKey,
+    RoundQuerySet,
     RoundState,
     RoundTarget,
     Score,
@@ -50,17 +51,6 @@ log = logging.getLogger("arena.selectors")
 # --- The upload path: SQL rather than QuerySets (core/lean_sql.py) ----------------------
 
 
-def _latest_open_round_sql(tournament: str) -> str:
-    """The id of the tournament's latest round that is open and has opened by a time (two
-    parameters: the open state, the time); `tournament` is the SQL naming its id."""
-    return (
-        f"SELECT r2.{column(Round, 'id')} FROM {table(Round)} r2 "
-        f"WHERE r2.{column(Round, 'tournament')} = {tournament} "
-        f"AND r2.{column(Round, 'state')} = %s AND r2.{column(Round, 'opens_at')} <= %s "
-        f"ORDER BY r2.{column(Round, 'number')} DESC LIMIT 1"
-    )
-
-
 def _has_key_sql() -> str:
     """Whether round r has its public key."""
     return (
@@ -74,16 +64,16 @@ def _round_open_for_upload_sql(vendor: str) -> str:
     """round_open_for_upload's statement, built once per database vendor."""
     return (
         f"SELECT r.*, {_has_key_sql()} AS has_key FROM {table(Round)} r "
-        f"WHERE r.{column(Round, 'id')} = ({_latest_open_round_sql('%s')})"
+        f"WHERE r.{column(Round, 'id')} = ({RoundQuerySet.latest_open_at_sql('%s')})"
     )
 
 
 def round_open_for_upload(*, tournament_id: int, now: datetime) -> Round | None:
-    """The latest round of the tournament that is open and has opened by `now`, with
-    `has_key` (whether its public key exists), in one statement."""
+    """The tournament's open round at `now` (Round.objects.latest_open_at), with `has_key`
+    (whether its public key exists), in one statement."""
     rounds = Round.objects.raw(
         _round_open_for_upload_sql(connection.vendor),
-        [tournament_id, RoundState.OPEN.value, connection.ops.adapt_datetimefield_value(now)],
+        [tournament_id, *RoundQuerySet.latest_open_at_sql_params(now)],
     )
     return next(iter(rounds), None)
 
@@ -115,7 +105,7 @@ _UPLOAD_PARTS = (
 @cache
 def _upload_context_sql(vendor: str) -> str:
     """upload_context's statement, built once per database vendor: its text never changes."""
-    latest_open = _latest_open_round_sql(f"m.{column(ModelSlot, 'tournament')}")
+    latest_open = RoundQuerySet.latest_open_at_sql(f"m.{column(ModelSlot, 'tournament')}")
     return (
         f"SELECT {select_list(*_UPLOAD_PARTS)}, {_has_key_sql()}, "
         f"(SELECT COUNT(*) FROM {table(Submission)} s "
@@ -136,9 +126,8 @@ def _upload_context_sql(vendor: str) -> str:
 def upload_context(*, key_hash: str, model_id: int, now: datetime, cid: str) -> UploadContext | None:
     """The upload's context (UploadContext) for an envelope named `cid`, or None when no key
     has this hash."""
-    params = [
-        cid, model_id, RoundState.OPEN.value, connection.ops.adapt_datetimefield_value(now), key_hash,
-    ]
+    # In the order of the statement's placeholders: the CID, the model, the open round's, the key.
+    params = [cid, model_id, *RoundQuerySet.latest_open_at_sql_params(now), key_hash]
     with connection.cursor() as cursor:
         cursor.execute(_upload_context_sql(connection.vendor), params)
         row = cursor.fetchone()
@@ -164,11 +153,8 @@ def tournament_list(*, include_archived: bool = False) -> QuerySet[Tournament]:
 
 
 def round_current_open(*, tournament: Tournament, now: datetime) -> Round | None:
-    return (
-        tournament.rounds.filter(state=RoundState.OPEN, opens_at__lte=now)
-        .order_by("-number")
-        .first()
-    )
+    """The tournament's open round at `now` (RoundQuerySet defines it)."""
+    return tournament.rounds.latest_open_at(now)
 
 
 def round_latest(*, tournament: Tournament) -> Round | None:
@@ -186,6 +172,7 @@ def datasets_current(*, tournament: Tournament) -> list[DatasetVersion]:
         for kind in (DatasetKind.TRAINING, DatasetKind.VALIDATION)
         if (d := dataset_latest(tournament=tournament, kind=kind))
     ]
+    # By state alone, with no time: a round is moved to open only once its opens_at has come.
     live = (
         tournament.datasets.filter(kind=DatasetKind.LIVE, round__state=RoundState.OPEN)
         .order_by("-version")
