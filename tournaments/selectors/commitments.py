@@ -8,6 +8,7 @@ from arena_client.cid import cid_digest
 from core.errors import Conflict
 from core.merkle import MerkleTree, commitment_leaf_hash
 from tournaments.models import Round, RoundKey, RoundState, Submission
+from tournaments.services.round_keys import RoundKeyError, round_private_key_published
 
 log = logging.getLogger("arena.selectors")
 
@@ -19,8 +20,6 @@ def round_encryption(*, round: Round) -> dict:
     resolved, so anyone can re-open the envelopes and re-check the scoring. commitments_root:
     "0x…" from close on.
     """
-    from tournaments.services.round_keys import RoundKeyError, round_private_key_published
-
     key = RoundKey.objects.filter(round=round).first()
     try:
         published = round_private_key_published(round=round) if key else None

@@ -3,6 +3,7 @@
 from functools import lru_cache
 
 import pandas as pd
+from django.contrib.auth.models import AnonymousUser, User
 
 from core.errors import NotFound
 from tournaments.blobs import blob_store
@@ -49,7 +50,9 @@ def live_ids(*, round: Round) -> list[str]:
     return dataset_frame(live)["id"].astype(str).tolist()
 
 
-def dataset_for_download(*, tournament: Tournament, dataset_id: int, by) -> DatasetVersion:
+def dataset_for_download(
+    *, tournament: Tournament, dataset_id: int, by: User | AnonymousUser
+) -> DatasetVersion:
     """A downloadable data file. A scheduled round's live data stays with its sponsor until it opens."""
     dataset = (
         DatasetVersion.objects.select_related("round").filter(tournament=tournament, pk=dataset_id).first()

@@ -1,5 +1,6 @@
 """What the site and the API list: the tournaments, and a modeler's models."""
 
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 
 from tournaments.models import ModelSlot, Tournament, TournamentState
@@ -12,7 +13,7 @@ def tournament_list(*, include_archived: bool = False) -> QuerySet[Tournament]:
     return qs
 
 
-def model_list(*, owner, tournament: Tournament | None = None) -> QuerySet[ModelSlot]:
+def model_list(*, owner: User, tournament: Tournament | None = None) -> QuerySet[ModelSlot]:
     """A modeler's models (optionally in one tournament), by tournament and name."""
     qs = ModelSlot.objects.filter(owner=owner).select_related("tournament", "owner")
     if tournament is not None:
@@ -20,7 +21,7 @@ def model_list(*, owner, tournament: Tournament | None = None) -> QuerySet[Model
     return qs.order_by("tournament__slug", "name")
 
 
-def models_of_owner(*, owner) -> list[dict]:
+def models_of_owner(*, owner: User) -> list[dict]:
     """A modeler's models with stake, latest submission and latest scores."""
     rows = []
     for model in ModelSlot.objects.filter(owner=owner).select_related("tournament").order_by(

@@ -4,11 +4,16 @@ Plain JSON-ready dicts (wei as decimal strings, non-finite floats as null), so a
 update, a pushed one and a snapshot are byte-for-byte the same shape.
 """
 
+from collections.abc import Set
+
 import numpy as np
+from django.contrib.auth.models import User
 from django.db.models import Count, Q
 
 from tournaments.kinds import round_fact
 from tournaments.models import (
+    LeaderboardFeed,
+    LeaderboardUpdate,
     ModelSlot,
     Round,
     RoundState,
@@ -82,7 +87,7 @@ def live_round_rows(*, round: Round) -> list[dict]:
     return rows
 
 
-def live_rounds_tracked(*, tournament: Tournament, also: set[int] = frozenset()) -> list[Round]:
+def live_rounds_tracked(*, tournament: Tournament, also: Set[int] = frozenset()) -> list[Round]:
     """Rounds whose numbers can still change (open … resolved), plus the numbers in `also`
     (rounds a client was last shown unsettled, so their settlement is still sent)."""
     live = [RoundState.OPEN, RoundState.CLOSED, RoundState.SCORING, RoundState.RESOLVED]
@@ -93,7 +98,7 @@ def live_rounds_tracked(*, tournament: Tournament, also: set[int] = frozenset())
     )
 
 
-def live_private_status(*, tournament: Tournament, user) -> list[dict]:
+def live_private_status(*, tournament: Tournament, user: User) -> list[dict]:
     """A modeler's own models in a tournament: stake, latest submission and latest score.
 
     Only for the owner's socket (per-user group): submission states are not public.
@@ -130,17 +135,13 @@ def live_private_status(*, tournament: Tournament, user) -> list[dict]:
     return rows
 
 
-def live_feed(*, tournament: Tournament):
+def live_feed(*, tournament: Tournament) -> LeaderboardFeed | None:
     """The tournament's live feed row (version and published state), or None before the first."""
-    from tournaments.models import LeaderboardFeed
-
     return LeaderboardFeed.objects.filter(tournament=tournament).first()
 
 
-def live_updates_since(*, tournament: Tournament, since: int):
+def live_updates_since(*, tournament: Tournament, since: int) -> list[LeaderboardUpdate]:
     """Logged updates after version `since`, oldest first."""
-    from tournaments.models import LeaderboardUpdate
-
     return list(
         LeaderboardUpdate.objects.filter(tournament=tournament, version__gt=since).order_by("version")
     )

@@ -3,6 +3,7 @@ one call per page, built from the other selectors."""
 
 from datetime import datetime
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.utils import timezone
 
 from core.errors import NotAllowed
@@ -81,7 +82,7 @@ def model_page(*, model: ModelSlot) -> dict:
     }
 
 
-def model_private(*, model: ModelSlot, by) -> dict:
+def model_private(*, model: ModelSlot, by: User | AnonymousUser) -> dict:
     """The owner's view of a model: the public page plus submissions and stake events."""
     if model.owner_id != getattr(by, "id", None):
         raise NotAllowed("you can only manage your own models")

@@ -1,6 +1,7 @@
 """The sponsor's own reads: its uploads and the dashboard that keeps its rounds running.
 Each refuses (NotAllowed) anyone but the tournament's sponsor."""
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 
 from core.errors import NotAllowed, NotFound
@@ -15,7 +16,7 @@ from tournaments.selectors.rounds import (
 def sponsor_uploads(
     *,
     tournament: Tournament,
-    by,
+    by: User | AnonymousUser,
     state: str | None = None,
     kind: str | None = None,
     round_number: int | None = None,
@@ -33,7 +34,7 @@ def sponsor_uploads(
     return uploads.order_by("-created_at", "-id")
 
 
-def sponsor_upload(*, tournament: Tournament, upload_id: int, by) -> SponsorUpload:
+def sponsor_upload(*, tournament: Tournament, upload_id: int, by: User | AnonymousUser) -> SponsorUpload:
     upload = sponsor_uploads(tournament=tournament, by=by).filter(pk=upload_id).first()
     if upload is None:
         raise NotFound(f"no upload {upload_id} in {tournament.slug}")
@@ -44,7 +45,7 @@ def sponsor_upload(*, tournament: Tournament, upload_id: int, by) -> SponsorUplo
 DASHBOARD_UPLOADS = 20
 
 
-def sponsor_dashboard(*, tournament: Tournament, by) -> dict:
+def sponsor_dashboard(*, tournament: Tournament, by: User | AnonymousUser) -> dict:
     """What a sponsor needs to keep rounds running: data per round, targets per closed round,
     and the uploads being checked or refused (with the reason).
 

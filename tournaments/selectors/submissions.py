@@ -2,6 +2,7 @@
 
 import numpy as np
 from arena_client.validation import read_predictions, validate_predictions
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from core.errors import NotAllowed
@@ -41,7 +42,7 @@ def predictions_matrix(*, round: Round) -> tuple[list[ModelSlot], np.ndarray]:
     return [s.model for s in subs], matrix
 
 
-def submissions_of_model(*, model: ModelSlot, by) -> QuerySet[Submission]:
+def submissions_of_model(*, model: ModelSlot, by: User | AnonymousUser) -> QuerySet[Submission]:
     """A model's uploads, newest first; owner only (NotAllowed otherwise).
 
     Each carries `replaced`: a later upload to the same round supersedes it, so it will not
