@@ -3,12 +3,13 @@
 Rows here are written only by services (tournaments/services/); reads go through selectors.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 from django.utils import timezone
 
+from core.lean_sql import column, table
 from core.money import WeiField, tokens_to_wei
 
 
@@ -123,6 +124,48 @@ class RoundState(models.TextChoices):
 ROUND_STATE_ORDER = [s.value for s in RoundState]
 
 
+class RoundQuerySet(models.QuerySet):
+    """Rounds, with the one definition of "the open round".
+
+    A round is open at `now` when round_open has moved it to `open` (and round_close has
+    not moved it on) and its `opens_at` is not after `now`; of a tournament's open rounds,
+    the one with the highest number is *the* open round. `closes_at` is deliberately not
+    part of it: the round stays open, on its pages too, until round_close runs (the
+    scheduler's next step after `closes_at`), while submission_upload refuses uploads from
+    `closes_at` on by itself.
+
+    The upload path's hand-written SQL (core/lean_sql.py) states the same condition through
+    `latest_open_at_sql`, below; tests/lifecycle/test_open_round.py holds the two to the
+    same rounds at the boundaries.
+    """
+
+    def open_at(self, now: datetime) -> "RoundQuerySet":
+        """The rounds open at `now`."""
+        return self.filter(state=RoundState.OPEN, opens_at__lte=now)
+
+    def latest_open_at(self, now: datetime) -> "Round | None":
+        """The open round at `now`: the highest-numbered of `open_at(now)`."""
+        return self.open_at(now).order_by("-number").first()
+
+    @staticmethod
+    def latest_open_at_sql(tournament: str) -> str:
+        """`latest_open_at`'s round id as an SQL subquery on alias `r2`: `tournament` is the
+        SQL naming the tournament's id, and the subquery's own two parameters are
+        `latest_open_at_sql_params(now)`, in this order."""
+        return (
+            f"SELECT r2.{column(Round, 'id')} FROM {table(Round)} r2 "
+            f"WHERE r2.{column(Round, 'tournament')} = {tournament} "
+            f"AND r2.{column(Round, 'state')} = %s AND r2.{column(Round, 'opens_at')} <= %s "
+            f"ORDER BY r2.{column(Round, 'number')} DESC LIMIT 1"
+        )
+
+    @staticmethod
+    def latest_open_at_sql_params(now: datetime) -> list:
+        """The parameters of `latest_open_at_sql`: the open state and `now`, bound as the ORM
+        binds a DateTimeField's value (the same comparison on SQLite's text dates)."""
+        return [RoundState.OPEN.value, connection.ops.adapt_datetimefield_value(now)]
+
+
 class Round(models.Model):
     tournament = models.ForeignKey(Tournament, on_delete=models.CASCADE, related_name="rounds")
     number = models.PositiveIntegerField()
@@ -138,6 +181,8 @@ class Round(models.Model):
     commitments_root = models.CharField(max_length=66, blank=True)
     commitments_count = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RoundQuerySet.as_manager()
 
     class Meta:
         ordering = ["tournament", "-number"]
