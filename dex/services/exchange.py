@@ -6,7 +6,7 @@ it wraps, it is not thread-safe.
 """
 
 from chain.client import contract_build_cache
-from chain.dex import DexGateway
+from chain.dex.gateway import DexGateway
 from chain.gateway import ChainGateway
 from core.errors import Conflict
 from dex.models import DexMarket

@@ -2,7 +2,7 @@
 P&L contribution.
 
 * A **mark** reads the vault at one block B and prices every pool at its time-weighted
-  average over the book's `twap_blocks` blocks before B (chain/twap.py: one block's price,
+  average over the book's `twap_blocks` blocks before B (chain/dex/twap.py: one block's price,
   e.g. a sandwich around B, moves it by that block's share of the window's time at most,
   and B's own state not at all): P&L = value at those prices now − value at the round's
   opening marks (priced the same way; fees and slippage of the rebalance included), and the
@@ -22,7 +22,7 @@ import pandas as pd
 from django.db import IntegrityError, transaction
 
 from chain.client import use_gateway
-from chain.vault_ledger import mark_to_market
+from chain.dex.vault_ledger import mark_to_market
 from core.errors import Conflict
 from dex.models import DexRound, PnlMark
 from dex.services.exchange import market_dex

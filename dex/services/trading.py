@@ -12,14 +12,14 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from chain.client import use_gateway
-from chain.rebalance import (
+from chain.dex.rebalance import (
     RebalanceError,
     RebalanceLimits,
     Rebalancer,
     RebalanceResult,
     TradingHalted,
 )
-from chain.vault_ledger import LedgerMismatch, VaultLedger, mark_to_market
+from chain.dex.vault_ledger import LedgerMismatch, VaultLedger, mark_to_market
 from core.errors import Conflict, InvalidInput
 from dex.journal import DatabaseJournal
 from dex.models import DexMarket, DexRound, RebalanceState, TradingHalt
@@ -179,7 +179,7 @@ def _finish(book: DexRound, state: str, **fields) -> None:
 
 
 def dex_rebalance(*, round: Round) -> DexRound:
-    """Trade the vault to the book's weights (chain/rebalance.py): sells, then buys, each with
+    """Trade the vault to the book's weights (chain/dex/rebalance.py): sells, then buys, each with
     its slippage and deadline limits; then reconcile the vault to the wei.
 
     Call outside any transaction: the keeper's journal must be durable before each trade.

@@ -31,16 +31,16 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
-from chain import amm
 from chain.client import reset_gateway, use_gateway
-from chain.dex import MAX_UINT256
-from chain.dex_universe import build_universe
+from chain.dex import amm
+from chain.dex.gateway import MAX_UINT256
 from dex.models import JournalDocument, PnlMark, RebalanceState
 from dex.services.exchange import dex_for, market_dex
 from dex.services.history import dex_round_data
 from dex.services.markets import TradingRules, UniverseToken, dex_tournament_create
 from dex.services.marks import dex_round_target
 from dex.services.trading import dex_rebalance, dex_round_book
+from market.universe import build_universe
 from scoring.dex_features import bin_cross_section
 from tournaments.blobs import blob_store
 from tournaments.models import Round, RoundState

@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from chain.client import use_gateway
-from chain.vault_ledger import mark_to_market
+from chain.dex.vault_ledger import mark_to_market
 from core.money import wei_to_tokens
 from demo.dex import DexDemoSchedule, demo_dex_create
 from demo.runner import run_headless

@@ -8,9 +8,8 @@ import pytest
 from django.utils import timezone
 
 from chain.client import use_gateway
-from chain.dex import DexGateway
-from chain.dex_universe import build_universe
-from chain.vault_ledger import mark_to_market
+from chain.dex.gateway import DexGateway
+from chain.dex.vault_ledger import mark_to_market
 from core.errors import InvalidInput
 from dex.models import DexRound, RebalanceState, TradingHalt
 from dex.services.exchange import dex_for, market_dex
@@ -22,6 +21,7 @@ from dex.services.trading import (
     reserves_json,
     vault_ledger,
 )
+from market.universe import build_universe
 from tournaments.models import Round, RoundState
 
 pytestmark = [pytest.mark.chain_integration, pytest.mark.django_db(transaction=True)]

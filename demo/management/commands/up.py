@@ -120,7 +120,7 @@ class Command(BaseCommand):
         if opts["round_interval"] < opts["submission_window"]:
             raise CommandError("--round-interval must be at least --submission-window")
         if opts["dex_prices"] is not None:
-            from chain.price_paths import load_price_csv
+            from market.price_paths import load_price_csv
 
             try:
                 load_price_csv(opts["dex_prices"])  # a bad file is one line here, not a traceback later
