@@ -101,7 +101,7 @@ class RebalanceState(models.TextChoices):
     HALTED = "halted", "halted"  # ledger mismatch: waits for an operator (TradingHalt)
 
 
-class DexRound(models.Model):
+class DexBook(models.Model):
     """A round's trading book: target weights from the meta-model at close, the opening marks
     (read before the rebalance, so its fees and slippage are inside the round's P&L) and the
     latest mark."""

@@ -24,7 +24,7 @@ from django.db import IntegrityError, transaction
 from chain.client import use_gateway
 from chain.dex.vault_ledger import mark_to_market
 from core.errors import Conflict
-from dex.models import DexRound, PnlMark
+from dex.models import DexBook, PnlMark
 from dex.services.exchange import market_dex
 from dex.services.trading import market_symbols, reserves_json
 from scoring.dex_features import bin_cross_section
@@ -36,13 +36,13 @@ from tournaments.selectors import live_ids
 from tournaments.services.datasets import round_target_upload
 
 
-def _returns(book: DexRound, mark: PnlMark, symbols: list[str]) -> np.ndarray:
+def _returns(book: DexBook, mark: PnlMark, symbols: list[str]) -> np.ndarray:
     return token_returns([book.start_price(s) for s in symbols], [mark.price(s) for s in symbols])
 
 
 def dex_round_mark(*, round: Round, now: datetime, day: int | None = None) -> PnlMark:
     """Mark the vault to market at the latest block and record it (pushed live)."""
-    book = DexRound.objects.get(round=round)
+    book = DexBook.objects.get(round=round)
     market = round.tournament.dex
     symbols = market_symbols(market)
     with use_gateway() as gateway:
@@ -85,7 +85,7 @@ def dex_round_mark(*, round: Round, now: datetime, day: int | None = None) -> Pn
     return mark
 
 
-def day_target(book: DexRound, mark: PnlMark, symbols: list[str]) -> np.ndarray:
+def day_target(book: DexBook, mark: PnlMark, symbols: list[str]) -> np.ndarray:
     """Five-bin ranks of ln(p_day / p_open) across the round's tokens."""
     log_returns = np.log1p(_returns(book, mark, symbols))
     return bin_cross_section(log_returns[None, :])[0]
@@ -96,7 +96,7 @@ def dex_round_target(*, round: Round, day: int, now: datetime) -> RoundTarget:
     existing = RoundTarget.objects.filter(round=round, day=day).first()
     if existing is not None:
         return existing
-    book = DexRound.objects.get(round=round)
+    book = DexBook.objects.get(round=round)
     symbols = live_ids(round=round)
     mark = PnlMark.objects.filter(round=round, day=day).first()
     taken_now = mark is None
@@ -129,7 +129,7 @@ def dex_day_contributions(
     `day`'s mark; `predictions` (K tokens × N models, live-id order) and the meta-model's
     `weights` (tournaments.services.scoring.meta_model_weights). None when the round has no
     book or no mark for that day."""
-    book = DexRound.objects.filter(round=round).first()
+    book = DexBook.objects.filter(round=round).first()
     mark = PnlMark.objects.filter(round=round, day=day).first()
     if book is None or mark is None:
         return None

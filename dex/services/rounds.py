@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 
-from dex.models import DexRound, PnlMark
+from dex.models import DexBook, PnlMark
 from dex.services.history import dex_history_catch_up, dex_round_data
 from dex.services.marks import dex_round_mark, dex_round_target
 from dex.services.trading import TRADING_STATES, dex_rebalance_enqueue_if_due, dex_round_book
@@ -48,7 +48,7 @@ def dex_round_step(*, round: Round, now: datetime) -> list[str]:
         return done
     if round.state not in TRADING_STATES:
         return done
-    if not DexRound.objects.filter(round=round).exists():
+    if not DexBook.objects.filter(round=round).exists():
         dex_round_book(round=round, now=now)
         done.append(f"{label}: book opened")
     # A pending rebalance whose run died (worker lost, node down) is started again; not

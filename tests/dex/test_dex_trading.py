@@ -11,7 +11,7 @@ from chain.client import use_gateway
 from chain.dex.gateway import DexGateway
 from chain.dex.vault_ledger import mark_to_market
 from core.errors import InvalidInput
-from dex.models import DexRound, RebalanceState, TradingHalt
+from dex.models import DexBook, RebalanceState, TradingHalt
 from dex.services.exchange import dex_for, market_dex
 from dex.services.markets import TradingRules, UniverseToken, dex_tournament_create
 from dex.services.trading import (
@@ -58,7 +58,7 @@ def _closed_round_with_book(market, number: int) -> Round:
     )
     with use_gateway() as gateway:
         opening = mark_to_market(market_dex(market, gateway), market.vault)
-    DexRound.objects.create(
+    DexBook.objects.create(
         round=round, weights=WEIGHTS, n_models=3, start_block=opening.block, start_value=opening.value_at_mid,
         start_reserves=reserves_json(opening, market_symbols(market)), created_at=now,
     )
@@ -95,7 +95,7 @@ def test_a_rebalance_that_crashed_after_a_trade_resumes_without_trading_twice(ma
     monkeypatch.setattr(DexGateway, "vault_swap", crash_after_the_second_trade)
     with pytest.raises(ConnectionError):
         dex_rebalance(round=round)
-    book = DexRound.objects.get(round=round)
+    book = DexBook.objects.get(round=round)
     assert book.rebalance_state == RebalanceState.PENDING and book.lease_until is None
     assert len(_trades_on_chain(market)) == 2
 
@@ -137,12 +137,12 @@ def test_a_vault_that_does_not_reconcile_halts_trading_until_the_difference_is_b
         dex_halt_resolve(halt=halt, adjustments={market.quote_token: 100}, reason="a typo", by=sponsor)
     halt.refresh_from_db()
     assert halt.resolved_at is None
-    assert DexRound.objects.get(round=round).rebalance_state == RebalanceState.HALTED
+    assert DexBook.objects.get(round=round).rebalance_state == RebalanceState.HALTED
 
     dex_halt_resolve(halt=halt, adjustments={market.quote_token: 123}, reason="stray transfer of 123 wei", by=sponsor)
     halt.refresh_from_db()
     assert halt.resolved_at is not None and halt.adjustments == {market.quote_token: "123"}
-    assert DexRound.objects.get(round=round).rebalance_state == RebalanceState.PENDING
+    assert DexBook.objects.get(round=round).rebalance_state == RebalanceState.PENDING
     book = dex_rebalance(round=round)
     assert book.rebalance_state == RebalanceState.DONE, book.rebalance_error
     assert len(_trades_on_chain(market)) > trades_before
@@ -263,7 +263,7 @@ def test_a_round_closing_while_an_earlier_one_still_trades_waits_for_the_vault(m
         dex_round_book(round=second, now=now)
     assert waiting.value.code == "vault_busy"
     assert waiting.value.message == "round 2 waits for round 1, still trading the vault"
-    assert not DexRound.objects.filter(round=second).exists()
+    assert not DexBook.objects.filter(round=second).exists()
     Round.objects.filter(pk=first.pk).update(state=RoundState.RESOLVED)
     book = dex_round_book(round=second, now=now)  # the vault is free: the book opens
     assert book.round_id == second.pk
