@@ -150,6 +150,8 @@ class ChainGateway:
         build_cache_dir: Path | None = None,
     ) -> ChainGateway:
         """An embedded py-evm chain. With ``state_dir`` it survives restarts (journaled)."""
+        # py-evm and eth-tester load only for the in-process backend: an rpc gateway (a
+        # production worker) never pays for them.
         from eth.db.atomic import AtomicDB
         from web3 import EthereumTesterProvider
 

@@ -27,12 +27,16 @@ from typing import Any
 
 import numpy as np
 
+from chain.anvil import start_anvil
 from chain.dex.gateway import DexGateway
 from chain.dex.journal import MemoryJournal
 from chain.dex.rebalance import Rebalancer, RebalanceResult
 from chain.dex.vault_ledger import VaultLedger
 from chain.gateway import ChainGateway
 from market.universe import build_universe
+from scoring.bench_pnl import _time, synthetic_round
+from scoring.pnl import contributions_from_predictions, pnl_contributions
+from scoring.ranking import gauss_rank
 
 E18 = 10**18
 
@@ -91,10 +95,6 @@ def rebalance_figures(
 
 
 def pnl_timing(n_models: int = 5_000, n_tokens: int = 500, repeats: int = 7) -> dict[str, Any]:
-    from scoring.bench_pnl import _time, synthetic_round
-    from scoring.pnl import contributions_from_predictions, pnl_contributions
-    from scoring.ranking import gauss_rank
-
     data = synthetic_round(n_tokens, n_models, seed=7)
     gauss = np.asarray(gauss_rank(data["predictions"]))
     _, from_gauss, _ = _time(
@@ -135,8 +135,6 @@ def main() -> None:
     for n_tokens in args.tokens:
         node = None
         if args.backend == "anvil":
-            from chain.anvil import start_anvil
-
             node = start_anvil()
         try:
             started = time.perf_counter()

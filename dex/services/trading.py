@@ -4,6 +4,7 @@ trading halts when the vault does not reconcile with the ledger.
 """
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
@@ -68,11 +69,16 @@ def meta_weights(*, round: Round, market: DexMarket) -> tuple[dict[str, float], 
     return dict(zip(symbols, weights.tolist(), strict=True)), len(models)
 
 
-def dex_round_book(*, round: Round, now: datetime) -> DexBook:
+def dex_round_book(
+    *, round: Round, now: datetime, enqueue_rebalance: Callable[[int], None]
+) -> DexBook:
     """At close: target weights from the meta-model and the vault's opening marks (read
     before any trade, so the rebalance's costs fall inside the round's P&L), at the pools'
     time-weighted average prices over the market's window, which the book freezes for the
-    round's marks, targets and rebalance. Idempotent."""
+    round's marks, targets and rebalance. Idempotent.
+
+    `enqueue_rebalance(round_id)` schedules the rebalance (dex.tasks.rebalance_round_enqueue);
+    it is called once, after the commit that opened the book."""
     book = DexBook.objects.filter(round=round).first()
     if book is not None:
         return book
@@ -114,19 +120,10 @@ def dex_round_book(*, round: Round, now: datetime) -> DexBook:
             },
         )
         if created:
-            transaction.on_commit(lambda: _enqueue_rebalance(round.pk))
+            transaction.on_commit(lambda: enqueue_rebalance(round.pk))
     if created:
         log.info("%s: book opened (%d models, value %s)", round, n_models, opening.value_at_mid)
     return book
-
-
-def _enqueue_rebalance(round_id: int) -> None:
-    from dex.tasks import rebalance_round
-
-    try:
-        rebalance_round.delay(round_id)
-    except Exception:  # noqa: BLE001 - the scheduler re-enqueues pending rebalances
-        log.exception("could not enqueue the rebalance of round %s", round_id)
 
 
 def rebalance_due(book: DexBook) -> bool:
@@ -136,11 +133,12 @@ def rebalance_due(book: DexBook) -> bool:
     )
 
 
-def dex_rebalance_enqueue_if_due(*, round: Round) -> bool:
+def dex_rebalance_enqueue_if_due(*, round: Round, enqueue_rebalance: Callable[[int], None]) -> bool:
+    """Schedule the round's rebalance with `enqueue_rebalance(round_id)` if it is due."""
     book = DexBook.objects.filter(round=round).first()
     if book is None or not rebalance_due(book):
         return False
-    _enqueue_rebalance(round.pk)
+    enqueue_rebalance(round.pk)
     return True
 
 

@@ -252,6 +252,7 @@ def test_the_demo_market_replays_a_csv_of_real_prices(tmp_path, sponsor):
 def test_a_round_closing_while_an_earlier_one_still_trades_waits_for_the_vault(market):
     from core.errors import Conflict
     from dex.services.trading import dex_round_book
+    from dex.tasks import rebalance_round_enqueue
 
     first = _closed_round_with_book(market, 1)  # opened late, still trading
     now = timezone.now()
@@ -260,12 +261,13 @@ def test_a_round_closing_while_an_earlier_one_still_trades_waits_for_the_vault(m
         opens_at=now, closes_at=now, resolves_at=now,
     )
     with pytest.raises(Conflict) as waiting:
-        dex_round_book(round=second, now=now)
+        dex_round_book(round=second, now=now, enqueue_rebalance=rebalance_round_enqueue)
     assert waiting.value.code == "vault_busy"
     assert waiting.value.message == "round 2 waits for round 1, still trading the vault"
     assert not DexBook.objects.filter(round=second).exists()
     Round.objects.filter(pk=first.pk).update(state=RoundState.RESOLVED)
-    book = dex_round_book(round=second, now=now)  # the vault is free: the book opens
+    # the vault is free: the book opens
+    book = dex_round_book(round=second, now=now, enqueue_rebalance=rebalance_round_enqueue)
     assert book.round_id == second.pk
 
 

@@ -23,6 +23,9 @@ from core.errors import ArenaError
 from demo.services import DemoSchedule, demo_create
 from tournaments.models import Tournament
 
+# A CLI command: what only one mode needs (the ASGI server and its routing, the headless
+# runner, the DEX demo and its price file) is imported inside the function running that mode.
+
 log = logging.getLogger("arena.up")
 
 
