@@ -52,6 +52,7 @@ def _cache_key() -> str:
 
 @functools.cache
 def _compiled(name: str) -> Artifact:
+    # The compiler loads only when a contract is compiled: a build-cache hit never needs it.
     from vyper.compiler import compile_from_file_input
     from vyper.compiler.input_bundle import FilesystemInputBundle
 

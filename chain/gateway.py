@@ -150,6 +150,8 @@ class ChainGateway:
         build_cache_dir: Path | None = None,
     ) -> ChainGateway:
         """An embedded py-evm chain. With ``state_dir`` it survives restarts (journaled)."""
+        # py-evm and eth-tester load only for the in-process backend: an rpc gateway (a
+        # production worker) never pays for them.
         from eth.db.atomic import AtomicDB
         from web3 import EthereumTesterProvider
 
@@ -852,7 +854,7 @@ class ChainGateway:
         return account.address
 
     # --- extension hook for sibling chain modules ----------------------------------------
-    # chain/dex.py (exchange, vault) and chain/dex_reader.py drive contracts this class does
+    # chain/dex/gateway.py (exchange, vault) and chain/dex/reader.py drive contracts this class does
     # not know. They use these two members only, so they share this gateway's node
     # connection, keys, nonce counter, journaling and retry rules rather than opening a
     # second door to the chain. Nothing outside chain/ may call them.

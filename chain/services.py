@@ -10,6 +10,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from arena_client.cid import cid_digest
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from eth_account import Account
@@ -107,8 +108,6 @@ def chain_register_tournament(
     tournament: Tournament, gateway: ChainGateway, *, challenge_window: int | None = None
 ) -> None:
     """Register once, with the sponsor as guardian and the veto window in seconds."""
-    from django.conf import settings
-
     if _registered("tournament", tournament.pk):
         return
     if challenge_window is None:
@@ -410,8 +409,6 @@ def chain_settlement_step(*, round: Round, now: datetime) -> bool:
             state.finalized_tx = "finalized"
         applied: dict[int, str] = {}
         if onchain["status_name"] == "finalized":
-            from django.conf import settings
-
             for result in gateway.apply_settlement(settlement, batch_size=settings.CHAIN_APPLY_BATCH):
                 if result.tx_hash:
                     state.apply_txs = [*state.apply_txs, result.tx_hash]
@@ -470,8 +467,6 @@ def chain_index(*, confirmations: int | None = None, max_blocks: int = 5000) -> 
     Only blocks buried `confirmations` deep are read, so a reorg shallower than that never
     leaves a wrong row; each event is recorded once (tx hash + log index).
     """
-    from django.conf import settings
-
     if not chain_enabled():
         return 0
     depth = settings.CHAIN_CONFIRMATIONS if confirmations is None else confirmations

@@ -1,2 +1,3 @@
 """The shared core every app may import: domain errors, money fields and wei arithmetic, the
-Merkle tree, the API's tools and the lean SQL helpers. It imports no platform app."""
+Merkle tree, the API's tools, the pages' form refusals and the lean SQL helpers. It imports no
+platform app."""

@@ -5,7 +5,7 @@ that trades each round's meta-model, and eight simulated modelers.
 first prices), walks the replay through a warm-up so the pools have history, and creates the
 tournament through dex_tournament_create like a sponsor would. `demo_dex_step` moves the
 market along its path as the clock says (arbitrage to each reference price plus noise
-traders, chain/replay.py) and plays the modelers: read the round's live features, predict,
+traders, market/replay.py) and plays the modelers: read the round's live features, predict,
 seal, upload. Targets, trading and P&L are the platform's own (dex/).
 """
 
@@ -21,9 +21,6 @@ from arena_client.sealing import seal, submission_info
 from django.db import transaction
 
 from chain.client import is_dev_chain, use_gateway
-from chain.dex_universe import Market, Universe, build_universe
-from chain.price_paths import PricePath, factor_model_path, load_price_csv
-from chain.replay import MarketReplay
 from chain.services import dev_account_create
 from core.errors import ArenaError, Conflict
 from core.money import tokens_to_wei
@@ -32,6 +29,9 @@ from demo.models import DemoDexMarket
 from demo.services import DemoSchedule, demo_user
 from dex.services.exchange import dex_for, market_dex
 from dex.services.markets import TradingRules, UniverseToken, dex_tournament_create
+from market.price_paths import PricePath, factor_model_path, load_price_csv
+from market.replay import MarketReplay
+from market.universe import Market, Universe, build_universe
 from tournaments.models import ModelSlot, Round, RoundState, Tournament
 from tournaments.selectors import dataset_frame
 from tournaments.services.model_slots import model_create, stake_deposit

@@ -1,6 +1,6 @@
 """Simulated modelers of the demo DEX tournament: simple rules on the platform's features.
 
-The demo market's prices carry a planted momentum signal (chain/price_paths.py: the next
+The demo market's prices carry a planted momentum signal (market/price_paths.py: the next
 return leans on the cross-sectional rank of the last five eras' return), so momentum on
 `feature_return_5` is the skilled model here; its mirror image loses, and the rest sit in
 between — something for P&L contributions, payouts and burns to show.

@@ -11,6 +11,7 @@ from django.utils import timezone
 from core.money import wei_to_tokens
 from demo.dex import demo_dex_step
 from demo.services import demo_step
+from dex.selectors import round_pnl_facts
 from tournaments.models import Round, RoundState, Tournament
 from tournaments.selectors import round_summary
 from tournaments.services.scheduler import (
@@ -85,8 +86,6 @@ def round_report(round: Round) -> dict:
         }
     pnl = None
     if hasattr(round, "dex"):
-        from dex.selectors import round_pnl_facts
-
         pnl = round_pnl_facts(round=round)
         pnl.pop("weights")
     return {

@@ -39,8 +39,8 @@ class PoolObservationAdmin(ReadOnlyAdmin):  # prices the day targets are compute
     list_filter = ("token__market",)
 
 
-@admin.register(m.DexRound)
-class DexRoundAdmin(ReadOnlyAdmin):  # the keeper's rebalance record: an edit could trade twice
+@admin.register(m.DexBook)
+class DexBookAdmin(ReadOnlyAdmin):  # the keeper's rebalance record: an edit could trade twice
     list_display = ("round", "n_models", "start_value", "rebalance_state", "rebalance_attempts")
     list_filter = ("rebalance_state",)
 

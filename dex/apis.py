@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import HasScope
-from chain.twap import DEFAULT_TWAP_BLOCKS, MAX_TWAP_BLOCKS
+from chain.dex.twap import DEFAULT_TWAP_BLOCKS, MAX_TWAP_BLOCKS
 from core.api.tools import TokenAmountField, operation
 from core.errors import NotFound
 from dex.models import DEFAULT_FEATURE_WINDOWS

@@ -11,6 +11,7 @@ class DexConfig(AppConfig):
         from dex.selectors import round_pnl_facts, round_trading
         from dex.services.marks import dex_day_contributions
         from dex.services.rounds import dex_round_step
+        from dex.tasks import rebalance_round_enqueue
         from tournaments.kinds import KindHooks, register_kind
         from tournaments.models import TournamentKind
 
@@ -20,7 +21,7 @@ class DexConfig(AppConfig):
                 platform_data=True,  # live data and targets from the pools, never uploads
                 schedule_fixed=True,  # its vault trades one round at a time
                 extra_score_columns=("pnl",),
-                round_step=_round_step(dex_round_step),
+                round_step=_round_step(dex_round_step, rebalance_round_enqueue),
                 day_contributions=_day_contributions(dex_day_contributions),
                 round_facts={
                     "trading": lambda round: round_trading(round=round),
@@ -30,8 +31,9 @@ class DexConfig(AppConfig):
         )
 
 
-def _round_step(step):
-    return lambda round, now: step(round=round, now=now)
+def _round_step(step, enqueue_rebalance):
+    # The scheduling is wired here, not imported by the services: dex.tasks imports them.
+    return lambda round, now: step(round=round, now=now, enqueue_rebalance=enqueue_rebalance)
 
 
 def _day_contributions(contributions):

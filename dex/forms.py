@@ -6,7 +6,7 @@ from datetime import timedelta
 from django import forms
 from eth_utils import is_address
 
-from chain.twap import DEFAULT_TWAP_BLOCKS, MAX_TWAP_BLOCKS
+from chain.dex.twap import DEFAULT_TWAP_BLOCKS, MAX_TWAP_BLOCKS
 from dex.services.markets import TradingRules, UniverseToken
 from tournaments.forms import TokenAmountField, TournamentCreateForm
 

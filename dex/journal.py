@@ -1,4 +1,4 @@
-"""The keeper's journal in the database (chain/dex_journal.py's Journal protocol).
+"""The keeper's journal in the database (chain/dex/journal.py's Journal protocol).
 
 Call outside any transaction: every save must be durable before the keeper sends the trade
 it describes, which is what lets a crashed rebalance resume without trading twice.

@@ -10,7 +10,7 @@ are written only by dex/services; reads go through dex/selectors.py.
 from django.conf import settings
 from django.db import models
 
-from chain.twap import DEFAULT_TWAP_BLOCKS
+from chain.dex.twap import DEFAULT_TWAP_BLOCKS
 from core.money import WeiField
 from tournaments.models import Round, Tournament
 
@@ -44,7 +44,7 @@ class DexMarket(models.Model):
     retry_widening_bps = models.PositiveIntegerField(default=50)
     max_attempts = models.PositiveSmallIntegerField(default=3)
     # Marks, day targets, P&L and the rebalance's plan and slippage limits price each pool at
-    # its time-weighted average over this many blocks before the block read (chain/twap.py),
+    # its time-weighted average over this many blocks before the block read (chain/dex/twap.py),
     # never at one block's spot price. Frozen into each round's book at close.
     twap_blocks = models.PositiveSmallIntegerField(default=DEFAULT_TWAP_BLOCKS)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -101,7 +101,7 @@ class RebalanceState(models.TextChoices):
     HALTED = "halted", "halted"  # ledger mismatch: waits for an operator (TradingHalt)
 
 
-class DexRound(models.Model):
+class DexBook(models.Model):
     """A round's trading book: target weights from the meta-model at close, the opening marks
     (read before the rebalance, so its fees and slippage are inside the round's P&L) and the
     latest mark."""
@@ -171,7 +171,7 @@ class PnlMark(models.Model):
 
 class JournalDocument(models.Model):
     """The keeper's durable documents (rebalance plans, the vault ledger), key → JSON: the
-    database implementation of chain/dex_journal.py's Journal. Each save commits on its own,
+    database implementation of chain/dex/journal.py's Journal. Each save commits on its own,
     before the keeper sends the trade it describes."""
 
     key = models.CharField(max_length=200, unique=True)

@@ -1,6 +1,6 @@
 """Reads for DEX tournaments: market facts, a round's trading book, its P&L marks."""
 
-from dex.models import DexMarket, DexRound, PnlMark, TradingHalt
+from dex.models import DexBook, DexMarket, PnlMark, TradingHalt
 from tournaments.models import Round, Tournament
 
 
@@ -24,7 +24,7 @@ def mark_point(mark: PnlMark) -> dict:
 
 def round_pnl_facts(*, round: Round) -> dict | None:
     """The round's trading book and latest mark, or None before its close."""
-    book = DexRound.objects.filter(round=round).first()
+    book = DexBook.objects.filter(round=round).first()
     if book is None:
         return None
     last = PnlMark.objects.filter(round=round).order_by("-at", "-id").first()

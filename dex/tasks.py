@@ -22,3 +22,12 @@ def rebalance_round(self, round_id: int) -> str:
         if self.request.is_eager:
             return "pending"
         raise self.retry(exc=exc) from exc
+
+
+def rebalance_round_enqueue(round_id: int) -> None:
+    """Queue the round's rebalance (the services take this as their `enqueue_rebalance`). A
+    broker that refuses is only logged: the scheduler re-enqueues pending rebalances."""
+    try:
+        rebalance_round.delay(round_id)
+    except Exception:  # noqa: BLE001 - the scheduler re-enqueues pending rebalances
+        log.exception("could not enqueue the rebalance of round %s", round_id)

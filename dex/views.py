@@ -9,12 +9,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from core.errors import ArenaError
+from core.pages import show_refusal
 from dex.forms import DexTournamentCreateForm
 from dex.selectors import round_pnl_series
 from dex.services.markets import dex_tournament_create
 from tournaments.charts import pnl_chart_svg
 from tournaments.models import Round, TournamentKind
-from tournaments.views import _reject
 
 
 @login_required
@@ -25,7 +25,7 @@ def dex_tournament_create_view(request: HttpRequest) -> HttpResponse:
         try:
             tournament = dex_tournament_create(sponsor=request.user, now=timezone.now(), **form.service_kwargs())
         except ArenaError as exc:
-            status = _reject(form, exc)
+            status = show_refusal(form, exc)
         else:
             messages.success(
                 request,

@@ -3,7 +3,7 @@
 Pure numpy/pandas. Arrays are (E eras, K tokens), oldest era first; NaN marks "not enough
 history yet" (the first eras of a window) or "no future yet" (the last eras of a target),
 never a silent gap: every other entry is finite. Services feed these from
-``chain.dex_reader.V2Reader.pool_observations`` (one pool per token, against the quote
+``chain.dex.reader.V2Reader.pool_observations`` (one pool per token, against the quote
 token), resampled onto the round's era grid with ``resample_pool``.
 
 Features at era t (p = price in the quote token at the era's end, windows w):

@@ -1,7 +1,7 @@
 """Server-rendered pages. Thin: validate with a form, call one service or selector, render.
 
-Services raise ArenaError subclasses; `_reject` turns one into a form error with the
-service's message (and the offending rows in `details`) at the error's HTTP status.
+Services raise ArenaError subclasses; `core.pages.show_refusal` turns one into a form error
+with the service's message (and the offending rows in `details`) at the error's HTTP status.
 """
 
 from collections.abc import Callable
@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import ArenaError, NotAllowed, NotFound
+from core.pages import show_refusal
 from tournaments import selectors
 from tournaments.charts import score_history_svg
 from tournaments.forms import (
@@ -43,17 +44,6 @@ from tournaments.services.model_slots import model_create, stake_deposit, stake_
 from tournaments.services.submissions import submission_upload
 from tournaments.services.tournaments import tournament_launch
 from tournaments.templatetags.arena import format_tokens
-
-
-def _reject(form, exc: ArenaError) -> int:
-    """Show a service's refusal on the form; return the HTTP status to answer with."""
-    if isinstance(exc, NotAllowed):
-        raise PermissionDenied(exc.message)
-    if isinstance(exc, NotFound):
-        raise Http404(exc.message)
-    form.add_error(None, exc.message)
-    form.arena_error = exc  # templates/includes/arena_error.html shows exc.details
-    return exc.status
 
 
 def _tournament(slug: str) -> Tournament:
@@ -182,7 +172,7 @@ def tournament_create(request: HttpRequest) -> HttpResponse:
         try:
             tournament = tournament_launch(sponsor=request.user, **form.service_kwargs())
         except ArenaError as exc:
-            status = _reject(form, exc)
+            status = show_refusal(form, exc)
         else:
             messages.success(
                 request,
@@ -233,7 +223,7 @@ def _run_form(
         try:
             message = action(form.cleaned_data)
         except ArenaError as exc:
-            status = _reject(form, exc)
+            status = show_refusal(form, exc)
         else:
             if message:
                 messages.success(request, message)
@@ -355,7 +345,7 @@ def my_model_create(request: HttpRequest) -> HttpResponse:
                 name=form.cleaned_data["name"],
             )
         except ArenaError as exc:
-            status = _reject(form, exc)
+            status = show_refusal(form, exc)
         else:
             messages.success(request, f"Model {model.name} registered in {model.tournament.name}.")
             return redirect("my-model", pk=model.pk)
@@ -407,7 +397,7 @@ def my_model_upload(request: HttpRequest, pk: int) -> HttpResponse:
                 model=model, by=request.user, data=upload.read(), filename=upload.name
             )
         except ArenaError as exc:
-            status = _reject(form, exc)
+            status = show_refusal(form, exc)
         else:
             messages.success(
                 request,

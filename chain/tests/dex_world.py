@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from chain.dex import DexGateway
-from chain.dex_journal import Journal, MemoryJournal
-from chain.dex_universe import Universe, build_universe
+from chain.dex.gateway import DexGateway
+from chain.dex.journal import Journal, MemoryJournal
+from chain.dex.rebalance import RebalanceLimits, Rebalancer
+from chain.dex.vault_ledger import VaultLedger
 from chain.gateway import ChainGateway
-from chain.rebalance import RebalanceLimits, Rebalancer
-from chain.vault_ledger import VaultLedger
+from market.universe import Universe, build_universe
 
 E18 = 10**18
 

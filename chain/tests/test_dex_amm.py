@@ -1,4 +1,4 @@
-"""chain.amm: the integer constant-product formulas and the arbitrage closed form."""
+"""chain.dex.amm: the integer constant-product formulas and the arbitrage closed form."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chain import amm
+from chain.dex import amm
 
 reserve = st.integers(10**9, 10**30)
 ratio = st.fractions(min_value=Fraction(1, 10**6), max_value=Fraction(10**6)).filter(

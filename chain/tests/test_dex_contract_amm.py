@@ -11,9 +11,9 @@ from eth_utils import event_abi_to_log_topic, function_signature_to_4byte_select
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chain import amm
 from chain.artifacts import load_artifact
-from chain.dex_reader import V2_EVENT_TOPICS
+from chain.dex import amm
+from chain.dex.reader import V2_EVENT_TOPICS
 from chain.tests.dex_contract_world import FAR_DEADLINE, make_exchange, reserves_of
 
 DEAD = "0x000000000000000000000000000000000000dEaD"

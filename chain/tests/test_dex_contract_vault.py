@@ -6,7 +6,7 @@ from __future__ import annotations
 import boa
 import pytest
 
-from chain import amm
+from chain.dex import amm
 from chain.tests.contract_world import deployer
 from chain.tests.dex_contract_world import FAR_DEADLINE, MAX, make_exchange, reserves_of
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from chain import amm
-from chain.dex import DexGateway
-from chain.dex_universe import build_universe
+from chain.dex import amm
+from chain.dex.gateway import DexGateway
 from chain.gateway import ChainRevert
+from market.universe import build_universe
 
 E18 = 10**18
 

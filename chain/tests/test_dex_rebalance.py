@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from chain import amm
-from chain.dex import DexGateway
-from chain.dex_journal import FileJournal, MemoryJournal
-from chain.rebalance import (
+from chain.dex import amm
+from chain.dex.gateway import DexGateway
+from chain.dex.journal import FileJournal, MemoryJournal
+from chain.dex.rebalance import (
     RebalanceError,
     RebalanceLimits,
     Rebalancer,
@@ -20,8 +20,8 @@ from chain.rebalance import (
     target_values,
     trade_key,
 )
+from chain.dex.vault_ledger import LedgerMismatch, mark_to_market
 from chain.tests.dex_world import E18, make_dex_world
-from chain.vault_ledger import LedgerMismatch, mark_to_market
 
 CAPITAL = 10_000 * E18
 

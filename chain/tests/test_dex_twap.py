@@ -1,4 +1,4 @@
-"""Time-weighted average prices (chain/twap.py): the arithmetic against hand computations,
+"""Time-weighted average prices (chain/dex/twap.py): the arithmetic against hand computations,
 the reader's reserves at every block of a window, valuations of a market at rest, and the
 rebalance's slippage limits set against the average instead of a pushed spot price."""
 
@@ -8,12 +8,12 @@ from fractions import Fraction
 
 import pytest
 
-from chain import amm
+from chain.dex import amm
+from chain.dex.rebalance import RebalanceLimits
+from chain.dex.twap import reserves_at_price, time_weighted_price
+from chain.dex.vault_ledger import averaged_reserves, mark_to_market
 from chain.gateway import ChainGateway
-from chain.rebalance import RebalanceLimits
 from chain.tests.dex_world import make_dex_world
-from chain.twap import reserves_at_price, time_weighted_price
-from chain.vault_ledger import averaged_reserves, mark_to_market
 
 
 def test_time_weighted_price_by_hand():

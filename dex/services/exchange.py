@@ -5,8 +5,8 @@ gateway) keeps scheduler ticks cheap. Call inside `use_gateway()`: like the chai
 it wraps, it is not thread-safe.
 """
 
-from chain.client import contract_build_cache
-from chain.dex import DexGateway
+from chain.client import chain_enabled, contract_build_cache
+from chain.dex.gateway import DexGateway
 from chain.gateway import ChainGateway
 from core.errors import Conflict
 from dex.models import DexMarket
@@ -15,8 +15,6 @@ _cache: dict[int, DexGateway] = {}
 
 
 def require_chain() -> None:
-    from chain.client import chain_enabled
-
     if not chain_enabled():
         raise Conflict(
             "DEX tournaments trade on a chain: run with ARENA_CHAIN=embedded (the default) or rpc",

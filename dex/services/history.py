@@ -1,7 +1,7 @@
 """Data for DEX rounds, computed by the platform from pool history.
 
 Eras are a grid of `era_seconds` of chain time ending at the chain's latest (confirmed)
-block. Each token's pool history — its Sync/Swap events, read through chain/dex_reader.py
+block. Each token's pool history — its Sync/Swap events, read through chain/dex/reader.py
 from any Uniswap-V2-compatible pool — is copied into PoolObservation incrementally (each
 block range once), resampled onto the grid and turned into features (scoring/dex_features.py): returns,
 volatility, volume, turnover, liquidity and distance from moving averages over the market's

@@ -12,9 +12,9 @@ from django.db import transaction
 from eth_utils import is_address, to_checksum_address
 
 from chain.client import is_dev_chain, use_gateway
+from chain.dex.rebalance import RebalanceLimits
+from chain.dex.twap import DEFAULT_TWAP_BLOCKS, MAX_TWAP_BLOCKS
 from chain.gateway import ChainGateway
-from chain.rebalance import RebalanceLimits
-from chain.twap import DEFAULT_TWAP_BLOCKS, MAX_TWAP_BLOCKS
 from core.errors import ArenaError, InvalidInput
 from dex.models import DEFAULT_FEATURE_WINDOWS, DexMarket, DexToken
 from dex.services.exchange import dex_for, market_dex, require_chain

@@ -2,7 +2,7 @@
 P&L contribution.
 
 * A **mark** reads the vault at one block B and prices every pool at its time-weighted
-  average over the book's `twap_blocks` blocks before B (chain/twap.py: one block's price,
+  average over the book's `twap_blocks` blocks before B (chain/dex/twap.py: one block's price,
   e.g. a sandwich around B, moves it by that block's share of the window's time at most,
   and B's own state not at all): P&L = value at those prices now − value at the round's
   opening marks (priced the same way; fees and slippage of the rebalance included), and the
@@ -22,9 +22,9 @@ import pandas as pd
 from django.db import IntegrityError, transaction
 
 from chain.client import use_gateway
-from chain.vault_ledger import mark_to_market
+from chain.dex.vault_ledger import mark_to_market
 from core.errors import Conflict
-from dex.models import DexRound, PnlMark
+from dex.models import DexBook, PnlMark
 from dex.services.exchange import market_dex
 from dex.services.trading import market_symbols, reserves_json
 from scoring.dex_features import bin_cross_section
@@ -36,13 +36,13 @@ from tournaments.selectors import live_ids
 from tournaments.services.datasets import round_target_upload
 
 
-def _returns(book: DexRound, mark: PnlMark, symbols: list[str]) -> np.ndarray:
+def _returns(book: DexBook, mark: PnlMark, symbols: list[str]) -> np.ndarray:
     return token_returns([book.start_price(s) for s in symbols], [mark.price(s) for s in symbols])
 
 
 def dex_round_mark(*, round: Round, now: datetime, day: int | None = None) -> PnlMark:
     """Mark the vault to market at the latest block and record it (pushed live)."""
-    book = DexRound.objects.get(round=round)
+    book = DexBook.objects.get(round=round)
     market = round.tournament.dex
     symbols = market_symbols(market)
     with use_gateway() as gateway:
@@ -85,7 +85,7 @@ def dex_round_mark(*, round: Round, now: datetime, day: int | None = None) -> Pn
     return mark
 
 
-def day_target(book: DexRound, mark: PnlMark, symbols: list[str]) -> np.ndarray:
+def day_target(book: DexBook, mark: PnlMark, symbols: list[str]) -> np.ndarray:
     """Five-bin ranks of ln(p_day / p_open) across the round's tokens."""
     log_returns = np.log1p(_returns(book, mark, symbols))
     return bin_cross_section(log_returns[None, :])[0]
@@ -96,7 +96,7 @@ def dex_round_target(*, round: Round, day: int, now: datetime) -> RoundTarget:
     existing = RoundTarget.objects.filter(round=round, day=day).first()
     if existing is not None:
         return existing
-    book = DexRound.objects.get(round=round)
+    book = DexBook.objects.get(round=round)
     symbols = live_ids(round=round)
     mark = PnlMark.objects.filter(round=round, day=day).first()
     taken_now = mark is None
@@ -129,7 +129,7 @@ def dex_day_contributions(
     `day`'s mark; `predictions` (K tokens × N models, live-id order) and the meta-model's
     `weights` (tournaments.services.scoring.meta_model_weights). None when the round has no
     book or no mark for that day."""
-    book = DexRound.objects.filter(round=round).first()
+    book = DexBook.objects.filter(round=round).first()
     mark = PnlMark.objects.filter(round=round, day=day).first()
     if book is None or mark is None:
         return None

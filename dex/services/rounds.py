@@ -1,11 +1,12 @@
 """The DEX part of a scheduler tick for one round (tournaments/services/scheduler.py calls
 it before the generic step). Every call is idempotent; what cannot run yet waits."""
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
 
-from dex.models import DexRound, PnlMark
+from dex.models import DexBook, PnlMark
 from dex.services.history import dex_history_catch_up, dex_round_data
 from dex.services.marks import dex_round_mark, dex_round_target
 from dex.services.trading import TRADING_STATES, dex_rebalance_enqueue_if_due, dex_round_book
@@ -30,9 +31,13 @@ def _earlier_round_waiting(round: Round) -> bool:
     return round.tournament.rounds.filter(state=RoundState.SCHEDULED, number__lt=round.number).exists()
 
 
-def dex_round_step(*, round: Round, now: datetime) -> list[str]:
+def dex_round_step(
+    *, round: Round, now: datetime, enqueue_rebalance: Callable[[int], None]
+) -> list[str]:
     """Live data when the round is due to open; at close the book (weights, opening marks)
-    and its rebalance; each score day's target from the day's mark; live marks between."""
+    and its rebalance, scheduled with `enqueue_rebalance(round_id)` (the kind's hook passes
+    dex.tasks.rebalance_round_enqueue); each score day's target from the day's mark; live
+    marks between."""
     label = f"{round.tournament.slug}#{round.number}"
     done: list[str] = []
     if round.state == RoundState.SCHEDULED:
@@ -48,12 +53,12 @@ def dex_round_step(*, round: Round, now: datetime) -> list[str]:
         return done
     if round.state not in TRADING_STATES:
         return done
-    if not DexRound.objects.filter(round=round).exists():
-        dex_round_book(round=round, now=now)
+    if not DexBook.objects.filter(round=round).exists():
+        dex_round_book(round=round, now=now, enqueue_rebalance=enqueue_rebalance)
         done.append(f"{label}: book opened")
     # A pending rebalance whose run died (worker lost, node down) is started again; not
     # reported as an action, so a rebalance that keeps failing does not spin the tick.
-    dex_rebalance_enqueue_if_due(round=round)
+    dex_rebalance_enqueue_if_due(round=round, enqueue_rebalance=enqueue_rebalance)
     day = round.scored_days + 1
     if (
         day <= round.total_score_days

@@ -4,6 +4,7 @@ trading halts when the vault does not reconcile with the ledger.
 """
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
@@ -12,17 +13,17 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from chain.client import use_gateway
-from chain.rebalance import (
+from chain.dex.rebalance import (
     RebalanceError,
     RebalanceLimits,
     Rebalancer,
     RebalanceResult,
     TradingHalted,
 )
-from chain.vault_ledger import LedgerMismatch, VaultLedger, mark_to_market
+from chain.dex.vault_ledger import LedgerMismatch, VaultLedger, mark_to_market
 from core.errors import Conflict, InvalidInput
 from dex.journal import DatabaseJournal
-from dex.models import DexMarket, DexRound, RebalanceState, TradingHalt
+from dex.models import DexBook, DexMarket, RebalanceState, TradingHalt
 from dex.services.exchange import market_dex, require_chain
 from scoring.pnl import tilt_weights
 from scoring.ranking import gauss_rank
@@ -68,12 +69,17 @@ def meta_weights(*, round: Round, market: DexMarket) -> tuple[dict[str, float], 
     return dict(zip(symbols, weights.tolist(), strict=True)), len(models)
 
 
-def dex_round_book(*, round: Round, now: datetime) -> DexRound:
+def dex_round_book(
+    *, round: Round, now: datetime, enqueue_rebalance: Callable[[int], None]
+) -> DexBook:
     """At close: target weights from the meta-model and the vault's opening marks (read
     before any trade, so the rebalance's costs fall inside the round's P&L), at the pools'
     time-weighted average prices over the market's window, which the book freezes for the
-    round's marks, targets and rebalance. Idempotent."""
-    book = DexRound.objects.filter(round=round).first()
+    round's marks, targets and rebalance. Idempotent.
+
+    `enqueue_rebalance(round_id)` schedules the rebalance (dex.tasks.rebalance_round_enqueue);
+    it is called once, after the commit that opened the book."""
+    book = DexBook.objects.filter(round=round).first()
     if book is not None:
         return book
     # One vault, one round at a time: a round opened late (it got its whole window) may still
@@ -100,7 +106,7 @@ def dex_round_book(*, round: Round, now: datetime) -> DexRound:
         opening = mark_to_market(market_dex(market, gateway), market.vault, twap_blocks=twap_blocks)
     with transaction.atomic():
         Round.objects.select_for_update().get(pk=round.pk)  # one book per round
-        book, created = DexRound.objects.get_or_create(
+        book, created = DexBook.objects.get_or_create(
             round=round,
             defaults={
                 "weights": weights,
@@ -114,42 +120,34 @@ def dex_round_book(*, round: Round, now: datetime) -> DexRound:
             },
         )
         if created:
-            transaction.on_commit(lambda: _enqueue_rebalance(round.pk))
+            transaction.on_commit(lambda: enqueue_rebalance(round.pk))
     if created:
         log.info("%s: book opened (%d models, value %s)", round, n_models, opening.value_at_mid)
     return book
 
 
-def _enqueue_rebalance(round_id: int) -> None:
-    from dex.tasks import rebalance_round
-
-    try:
-        rebalance_round.delay(round_id)
-    except Exception:  # noqa: BLE001 - the scheduler re-enqueues pending rebalances
-        log.exception("could not enqueue the rebalance of round %s", round_id)
-
-
-def rebalance_due(book: DexRound) -> bool:
+def rebalance_due(book: DexBook) -> bool:
     """Pending and nobody holds the lease: the scheduler may (re)start it."""
     return book.rebalance_state == RebalanceState.PENDING and (
         book.lease_until is None or book.lease_until < timezone.now()
     )
 
 
-def dex_rebalance_enqueue_if_due(*, round: Round) -> bool:
-    book = DexRound.objects.filter(round=round).first()
+def dex_rebalance_enqueue_if_due(*, round: Round, enqueue_rebalance: Callable[[int], None]) -> bool:
+    """Schedule the round's rebalance with `enqueue_rebalance(round_id)` if it is due."""
+    book = DexBook.objects.filter(round=round).first()
     if book is None or not rebalance_due(book):
         return False
-    _enqueue_rebalance(round.pk)
+    enqueue_rebalance(round.pk)
     return True
 
 
-def _take_lease(book: DexRound) -> bool:
+def _take_lease(book: DexBook) -> bool:
     # Leases use the wall clock, whatever clock the scheduler runs on: they guard against
     # two real processes running one rebalance at once.
     now = timezone.now()
     return bool(
-        DexRound.objects.filter(pk=book.pk, rebalance_state=RebalanceState.PENDING)
+        DexBook.objects.filter(pk=book.pk, rebalance_state=RebalanceState.PENDING)
         .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
         .update(lease_until=now + REBALANCE_LEASE, rebalance_attempts=F("rebalance_attempts") + 1)
     )
@@ -174,12 +172,12 @@ def vault_ledger(market: DexMarket, dex) -> VaultLedger:
     return VaultLedger(dex, market.vault, DatabaseJournal(), start_block=market.vault_block)
 
 
-def _finish(book: DexRound, state: str, **fields) -> None:
-    DexRound.objects.filter(pk=book.pk).update(rebalance_state=state, lease_until=None, **fields)
+def _finish(book: DexBook, state: str, **fields) -> None:
+    DexBook.objects.filter(pk=book.pk).update(rebalance_state=state, lease_until=None, **fields)
 
 
-def dex_rebalance(*, round: Round) -> DexRound:
-    """Trade the vault to the book's weights (chain/rebalance.py): sells, then buys, each with
+def dex_rebalance(*, round: Round) -> DexBook:
+    """Trade the vault to the book's weights (chain/dex/rebalance.py): sells, then buys, each with
     its slippage and deadline limits; then reconcile the vault to the wei.
 
     Call outside any transaction: the keeper's journal must be durable before each trade.
@@ -187,7 +185,7 @@ def dex_rebalance(*, round: Round) -> DexRound:
     resumes with only the trades that did not execute. Node errors propagate (the task
     retries); a ledger mismatch halts trading and raises an alert (TradingHalt).
     """
-    book = DexRound.objects.select_related("round__tournament__dex").get(round=round)
+    book = DexBook.objects.select_related("round__tournament__dex").get(round=round)
     if book.rebalance_state != RebalanceState.PENDING or not _take_lease(book):
         return book
     if book.round.state not in TRADING_STATES:
@@ -218,7 +216,7 @@ def dex_rebalance(*, round: Round) -> DexRound:
         log.error("%s: rebalance failed: %s", book.round, exc)
         _finish(book, RebalanceState.FAILED, rebalance_error=str(exc)[:2000])
     except BaseException:
-        DexRound.objects.filter(pk=book.pk).update(lease_until=None)  # retry soon
+        DexBook.objects.filter(pk=book.pk).update(lease_until=None)  # retry soon
         raise
     else:
         _finish(
@@ -281,7 +279,7 @@ def dex_halt_resolve(
         halt.resolution = reason
         halt.adjustments = {token: str(amount) for token, amount in adjustments.items()}
         halt.save()
-        halted = DexRound.objects.filter(
+        halted = DexBook.objects.filter(
             round__tournament=market.tournament, rebalance_state=RebalanceState.HALTED
         )
         halted.filter(round__state__in=TRADING_STATES).update(

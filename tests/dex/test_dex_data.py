@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from core.errors import Conflict, InvalidInput
-from dex.models import DexRound, PnlMark
+from dex.models import DexBook, PnlMark
 from dex.services.history import MISSING_FEATURE, live_frame, training_frame
 from dex.services.markets import TradingRules, UniverseToken, dex_tournament_create, horizon_eras
 from dex.services.marks import day_target
@@ -55,7 +55,7 @@ def test_training_data_targets_the_forward_return_over_the_rounds_horizon(market
 
 
 def test_the_score_day_target_ranks_returns_since_the_open(market):
-    book = DexRound(start_reserves=reserves_of(PRICES[0]))
+    book = DexBook(start_reserves=reserves_of(PRICES[0]))
     mark = PnlMark(reserves=reserves_of(PRICES[3]))
     assert day_target(book, mark, SYMBOLS).tolist() == _bins(np.log(PRICES[3] / PRICES[0]))
 

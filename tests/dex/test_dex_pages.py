@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from dex.models import DexRound, PnlMark
+from dex.models import DexBook, PnlMark
 from tests.dex.conftest import E18, PRICES, SYMBOLS, reserves_of
 from tournaments import selectors
 from tournaments.models import Round, RoundState
@@ -23,7 +23,7 @@ def trading_round(market):
         tournament=market.tournament, number=1, state=RoundState.SCORING, opens_at=now - timedelta(minutes=2),
         closes_at=now - timedelta(minutes=1), resolves_at=now + timedelta(minutes=1),
     )
-    DexRound.objects.create(
+    DexBook.objects.create(
         round=round, weights={"AAA": 0.3, "BBB": 0.25, "CCC": 0.2, "DDD": 0.15, "EEE": 0.1}, n_models=7,
         start_block=10, start_value=10_000 * E18, start_reserves=reserves_of(PRICES[0]), created_at=now,
         rebalance_state="done", rebalance={"executed": 5, "cost_bps": 41.25, "gas_used": 600_000},

@@ -31,16 +31,17 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
-from chain import amm
 from chain.client import reset_gateway, use_gateway
-from chain.dex import MAX_UINT256
-from chain.dex_universe import build_universe
+from chain.dex import amm
+from chain.dex.gateway import MAX_UINT256
 from dex.models import JournalDocument, PnlMark, RebalanceState
 from dex.services.exchange import dex_for, market_dex
 from dex.services.history import dex_round_data
 from dex.services.markets import TradingRules, UniverseToken, dex_tournament_create
 from dex.services.marks import dex_round_target
 from dex.services.trading import dex_rebalance, dex_round_book
+from dex.tasks import rebalance_round_enqueue
+from market.universe import build_universe
 from scoring.dex_features import bin_cross_section
 from tournaments.blobs import blob_store
 from tournaments.models import Round, RoundState
@@ -156,7 +157,8 @@ def _world(settings, tmp_path, sponsor, name: str, sandwich: str, *, attack: boo
     dex_round_data(round=round, now=now)  # the round's live ids, from the pools, before it opens
     Round.objects.filter(pk=round.pk).update(state=RoundState.CLOSED, opens_at=now, closes_at=now)
     round.refresh_from_db()
-    book = dex_round_book(round=round, now=now)  # opening marks; the rebalance follows
+    # opening marks; the rebalance follows
+    book = dex_round_book(round=round, now=now, enqueue_rebalance=rebalance_round_enqueue)
     assert book.twap_blocks == WINDOW
     book = dex_rebalance(round=round)
     assert book.rebalance_state == RebalanceState.DONE and book.rebalance["executed"] == 5, (

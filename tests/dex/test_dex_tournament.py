@@ -10,12 +10,12 @@ import pytest
 from django.utils import timezone
 
 from chain.client import use_gateway
-from chain.vault_ledger import mark_to_market
+from chain.dex.vault_ledger import mark_to_market
 from core.money import wei_to_tokens
 from demo.dex import DexDemoSchedule, demo_dex_create
 from demo.runner import run_headless
 from demo.services import demo_user
-from dex.models import DexRound, PnlMark, RebalanceState
+from dex.models import DexBook, PnlMark, RebalanceState
 from dex.services.exchange import market_dex
 from dex.services.trading import dex_rebalance, vault_ledger
 from scoring.pnl import pnl_contributions, tilt_weights
@@ -78,7 +78,7 @@ def test_a_dex_round_trades_marks_scores_and_pays_by_pnl(dex_tournament):
     assert report["state"] == RoundState.SETTLED
     round = dex_tournament.rounds.get(number=1)
     market = dex_tournament.dex
-    book = DexRound.objects.get(round=round)
+    book = DexBook.objects.get(round=round)
 
     # Data came from the pools: live features per token, training with a five-bin target.
     assert live_ids(round=round) == ["T00", "T01", "T02", "T03", "T04"]

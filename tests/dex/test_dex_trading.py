@@ -8,11 +8,10 @@ import pytest
 from django.utils import timezone
 
 from chain.client import use_gateway
-from chain.dex import DexGateway
-from chain.dex_universe import build_universe
-from chain.vault_ledger import mark_to_market
+from chain.dex.gateway import DexGateway
+from chain.dex.vault_ledger import mark_to_market
 from core.errors import InvalidInput
-from dex.models import DexRound, RebalanceState, TradingHalt
+from dex.models import DexBook, RebalanceState, TradingHalt
 from dex.services.exchange import dex_for, market_dex
 from dex.services.markets import TradingRules, UniverseToken, dex_tournament_create
 from dex.services.trading import (
@@ -22,6 +21,7 @@ from dex.services.trading import (
     reserves_json,
     vault_ledger,
 )
+from market.universe import build_universe
 from tournaments.models import Round, RoundState
 
 pytestmark = [pytest.mark.chain_integration, pytest.mark.django_db(transaction=True)]
@@ -58,7 +58,7 @@ def _closed_round_with_book(market, number: int) -> Round:
     )
     with use_gateway() as gateway:
         opening = mark_to_market(market_dex(market, gateway), market.vault)
-    DexRound.objects.create(
+    DexBook.objects.create(
         round=round, weights=WEIGHTS, n_models=3, start_block=opening.block, start_value=opening.value_at_mid,
         start_reserves=reserves_json(opening, market_symbols(market)), created_at=now,
     )
@@ -95,7 +95,7 @@ def test_a_rebalance_that_crashed_after_a_trade_resumes_without_trading_twice(ma
     monkeypatch.setattr(DexGateway, "vault_swap", crash_after_the_second_trade)
     with pytest.raises(ConnectionError):
         dex_rebalance(round=round)
-    book = DexRound.objects.get(round=round)
+    book = DexBook.objects.get(round=round)
     assert book.rebalance_state == RebalanceState.PENDING and book.lease_until is None
     assert len(_trades_on_chain(market)) == 2
 
@@ -137,12 +137,12 @@ def test_a_vault_that_does_not_reconcile_halts_trading_until_the_difference_is_b
         dex_halt_resolve(halt=halt, adjustments={market.quote_token: 100}, reason="a typo", by=sponsor)
     halt.refresh_from_db()
     assert halt.resolved_at is None
-    assert DexRound.objects.get(round=round).rebalance_state == RebalanceState.HALTED
+    assert DexBook.objects.get(round=round).rebalance_state == RebalanceState.HALTED
 
     dex_halt_resolve(halt=halt, adjustments={market.quote_token: 123}, reason="stray transfer of 123 wei", by=sponsor)
     halt.refresh_from_db()
     assert halt.resolved_at is not None and halt.adjustments == {market.quote_token: "123"}
-    assert DexRound.objects.get(round=round).rebalance_state == RebalanceState.PENDING
+    assert DexBook.objects.get(round=round).rebalance_state == RebalanceState.PENDING
     book = dex_rebalance(round=round)
     assert book.rebalance_state == RebalanceState.DONE, book.rebalance_error
     assert len(_trades_on_chain(market)) > trades_before
@@ -252,6 +252,7 @@ def test_the_demo_market_replays_a_csv_of_real_prices(tmp_path, sponsor):
 def test_a_round_closing_while_an_earlier_one_still_trades_waits_for_the_vault(market):
     from core.errors import Conflict
     from dex.services.trading import dex_round_book
+    from dex.tasks import rebalance_round_enqueue
 
     first = _closed_round_with_book(market, 1)  # opened late, still trading
     now = timezone.now()
@@ -260,12 +261,13 @@ def test_a_round_closing_while_an_earlier_one_still_trades_waits_for_the_vault(m
         opens_at=now, closes_at=now, resolves_at=now,
     )
     with pytest.raises(Conflict) as waiting:
-        dex_round_book(round=second, now=now)
+        dex_round_book(round=second, now=now, enqueue_rebalance=rebalance_round_enqueue)
     assert waiting.value.code == "vault_busy"
     assert waiting.value.message == "round 2 waits for round 1, still trading the vault"
-    assert not DexRound.objects.filter(round=second).exists()
+    assert not DexBook.objects.filter(round=second).exists()
     Round.objects.filter(pk=first.pk).update(state=RoundState.RESOLVED)
-    book = dex_round_book(round=second, now=now)  # the vault is free: the book opens
+    # the vault is free: the book opens
+    book = dex_round_book(round=second, now=now, enqueue_rebalance=rebalance_round_enqueue)
     assert book.round_id == second.pk
 
 

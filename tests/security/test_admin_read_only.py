@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from chain.models import ChainDeployment, IndexedEvent, RoundSettlement
 from core.money import tokens_to_wei
-from dex.models import DexRound, PnlMark, PoolObservation
+from dex.models import DexBook, PnlMark, PoolObservation
 from tournaments.admin import ROUND_MONEY_FIELDS
 from tournaments.models import (
     ModelSlot,
@@ -31,7 +31,7 @@ pytestmark = pytest.mark.django_db
 
 READ_ONLY_MODELS = [
     Payout, StakeSnapshot, StakeEvent, Score, ScoreDay, RoundTransition,
-    RoundSettlement, ChainDeployment, IndexedEvent, DexRound, PnlMark, PoolObservation,
+    RoundSettlement, ChainDeployment, IndexedEvent, DexBook, PnlMark, PoolObservation,
 ]
 
 

@@ -7,6 +7,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from chain.client import ChainBusy, chain_enabled, contract_build_cache, use_gateway
+from chain.gas_report import gas_report
+from chain.gateway import ChainGateway
 from chain.models import ChainDeployment, IndexerCursor, RoundSettlement
 from core.money import wei_to_tokens
 from tournaments.models import Round, RoundState, Tournament
@@ -66,8 +68,6 @@ class Command(BaseCommand):
 
     def _deploy(self, opts) -> None:
         """One deployment for every process to share (set the printed addresses in their env)."""
-        from chain.gateway import ChainGateway
-
         if not (settings.CHAIN_RPC_URL and settings.CHAIN_OPERATOR_KEY):
             raise CommandError("set CHAIN_RPC_URL and CHAIN_OPERATOR_KEY to deploy on a node")
         dev_chain = _told_dev_chain(opts)
@@ -100,8 +100,6 @@ class Command(BaseCommand):
             )
 
     def _gas_report(self, opts) -> None:
-        from chain.gas_report import gas_report
-
         report = gas_report(batch_size=opts["batch"])
         if opts["json"]:
             self.stdout.write(json.dumps(report))

@@ -23,6 +23,9 @@ from core.errors import ArenaError
 from demo.services import DemoSchedule, demo_create
 from tournaments.models import Tournament
 
+# A CLI command: what only one mode needs (the ASGI server and its routing, the headless
+# runner, the DEX demo and its price file) is imported inside the function running that mode.
+
 log = logging.getLogger("arena.up")
 
 
@@ -120,7 +123,7 @@ class Command(BaseCommand):
         if opts["round_interval"] < opts["submission_window"]:
             raise CommandError("--round-interval must be at least --submission-window")
         if opts["dex_prices"] is not None:
-            from chain.price_paths import load_price_csv
+            from market.price_paths import load_price_csv
 
             try:
                 load_price_csv(opts["dex_prices"])  # a bad file is one line here, not a traceback later

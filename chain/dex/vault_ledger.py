@@ -21,7 +21,7 @@ R_quote the reserves a token's pool is valued at and h its holding::
 With ``twap_blocks = 0`` those are the pool's reserves at B (the spot price, which anyone
 can move for one block). With ``twap_blocks = N > 0`` they are the pool's time-weighted
 average price over the N blocks before B, at its depth at the end of block B−1
-(chain/twap.py): a price that a sandwich around the read cannot move at all and a price
+(chain/dex/twap.py): a price that a sandwich around the read cannot move at all and a price
 held for one block moves by that block's share of the window's time only. The holdings
 are still read at B. ``spot_reserves`` keeps the pools' reserves at B either way.
 
@@ -36,10 +36,10 @@ from typing import Any
 
 from eth_utils import to_checksum_address
 
-from chain import amm, twap
-from chain.dex import DexGateway
-from chain.dex_journal import Journal
-from chain.dex_reader import BlockRef
+from chain.dex import amm, twap
+from chain.dex.gateway import DexGateway
+from chain.dex.journal import Journal
+from chain.dex.reader import BlockRef
 
 
 class LedgerMismatch(Exception):
@@ -120,7 +120,7 @@ def averaged_reserves(
 ) -> tuple[tuple[int, int], tuple[int, int]]:
     """(spot, averaged) reserves of ``token``'s pool, each as (R_token, R_quote): spot at the
     window's last block B; averaged = the time-weighted average price over the window's
-    blocks before B, at the depth of the last of them (chain/twap.py). Nothing of block B's
+    blocks before B, at the depth of the last of them (chain/dex/twap.py). Nothing of block B's
     own state enters the averaged reserves."""
     info = dex.reader.pair(pair)
     states = dex.reader.reserves_over(pair, window)

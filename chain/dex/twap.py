@@ -14,13 +14,13 @@ after) does not move p̄ at all, and a price held for one block interval moves i
 share of the window's time only. Blocks at which the pool had no reserves (before it
 existed) are left out with their intervals.
 
-A valuation needs reserves, not only a price (the constant-product formulas of chain/amm.py
+A valuation needs reserves, not only a price (the constant-product formulas of chain/dex/amm.py
 take reserves): ``reserves_at_price`` places the pool's depth k = R_token·R_quote at the end
 of the window's last block, B−1, at p̄ — so nothing of block B enters, not even its depth.
 When p̄ equals that state's price exactly (the pool did not move during the window) it
 returns those reserves unchanged, so a market at rest is valued to the wei as at spot.
 
-Pure integer/rational arithmetic; reading the reserves is chain/dex_reader.py's job.
+Pure integer/rational arithmetic; reading the reserves is chain/dex/reader.py's job.
 """
 
 from __future__ import annotations

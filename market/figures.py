@@ -1,19 +1,19 @@
 """Figures for DEX tournaments: rebalance gas, execution cost, P&L-contribution time.
 
-    .venv/bin/python -m chain.dex_report                        # in-process chain
-    .venv/bin/python -m chain.dex_report --backend anvil        # an anvil node (npm ci)
-    .venv/bin/python -m chain.dex_report --tokens 10 50 --capital 10000 --depth 1000000
+    .venv/bin/python -m market.figures                        # in-process chain
+    .venv/bin/python -m market.figures --backend anvil        # an anvil node (npm ci)
+    .venv/bin/python -m market.figures --tokens 10 50 --capital 10000 --depth 1000000
 
 For each universe size N: a fresh chain, N tokens with pools ``--depth`` quote tokens deep,
 a vault holding ``--capital`` quote tokens, then two rebalances through the keeper path
-(chain/rebalance.py, one transaction per trade, each with its slippage limit, deadline and
+(chain/dex/rebalance.py, one transaction per trade, each with its slippage limit, deadline and
 idempotency key):
 
 * ``initial``  — all cash into a tilt around equal weight (N buys);
 * ``re-tilt``  — to the opposite tilt (sells first, then buys).
 
 Gas is the sum of the trades' receipt gas (intrinsic and calldata included). Execution
-cost is measured against each trade's pre-trade mid price (see chain/rebalance.py):
+cost is measured against each trade's pre-trade mid price (see chain/dex/rebalance.py):
 the 30 bps fee plus price impact, which grows with trade size / pool depth. Then the P&L
 contribution timing of scoring/bench_pnl.py for N = 5,000 models × K = 500 tokens.
 """
@@ -27,12 +27,16 @@ from typing import Any
 
 import numpy as np
 
-from chain.dex import DexGateway
-from chain.dex_journal import MemoryJournal
-from chain.dex_universe import build_universe
+from chain.anvil import start_anvil
+from chain.dex.gateway import DexGateway
+from chain.dex.journal import MemoryJournal
+from chain.dex.rebalance import Rebalancer, RebalanceResult
+from chain.dex.vault_ledger import VaultLedger
 from chain.gateway import ChainGateway
-from chain.rebalance import Rebalancer, RebalanceResult
-from chain.vault_ledger import VaultLedger
+from market.universe import build_universe
+from scoring.bench_pnl import _time, synthetic_round
+from scoring.pnl import contributions_from_predictions, pnl_contributions
+from scoring.ranking import gauss_rank
 
 E18 = 10**18
 
@@ -91,10 +95,6 @@ def rebalance_figures(
 
 
 def pnl_timing(n_models: int = 5_000, n_tokens: int = 500, repeats: int = 7) -> dict[str, Any]:
-    from scoring.bench_pnl import _time, synthetic_round
-    from scoring.pnl import contributions_from_predictions, pnl_contributions
-    from scoring.ranking import gauss_rank
-
     data = synthetic_round(n_tokens, n_models, seed=7)
     gauss = np.asarray(gauss_rank(data["predictions"]))
     _, from_gauss, _ = _time(
@@ -135,8 +135,6 @@ def main() -> None:
     for n_tokens in args.tokens:
         node = None
         if args.backend == "anvil":
-            from chain.anvil import start_anvil
-
             node = start_anvil()
         try:
             started = time.perf_counter()

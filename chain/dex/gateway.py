@@ -24,7 +24,7 @@ from eth_utils import event_abi_to_log_topic, to_checksum_address
 
 from chain._events import plain
 from chain.artifacts import load_artifact
-from chain.dex_reader import V2Reader
+from chain.dex.reader import V2Reader
 from chain.gateway import ChainError, ChainGateway, TxResult
 
 __all__ = ["DEFAULT_DEADLINE", "DexGateway", "ExchangeDeployment", "TradeRecord"]

@@ -7,7 +7,7 @@ Each step t of the path, for every market, in a fixed order:
    input side's reserve (volume, and price moves the arbitrage then has to undo);
 2. arbitrage — one swap by the arbitrageur of exactly the input that brings the pool's
    mid price R_quote/R_token to the reference price p_t (closed form, see
-   ``chain.amm.arbitrage_input``): buy the token with quote when the pool is below p_t,
+   ``chain.dex.amm.arbitrage_input``): buy the token with quote when the pool is below p_t,
    sell it when above. Unlike a profit-seeking arbitrageur it also closes gaps inside
    the fee band, so the pools track the path exactly.
 
@@ -26,10 +26,10 @@ from fractions import Fraction
 
 import numpy as np
 
-from chain import amm
-from chain.dex import MAX_UINT256, DexGateway
-from chain.dex_universe import Market, Universe
-from chain.price_paths import PricePath
+from chain.dex import amm
+from chain.dex.gateway import MAX_UINT256, DexGateway
+from market.price_paths import PricePath
+from market.universe import Market, Universe
 
 
 @dataclass(frozen=True)

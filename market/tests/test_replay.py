@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from chain.dex import DexGateway
-from chain.dex_universe import build_universe
+from chain.dex.gateway import DexGateway
 from chain.gateway import ChainGateway
-from chain.price_paths import factor_model_path, load_price_csv
-from chain.replay import MarketReplay
+from market.price_paths import factor_model_path, load_price_csv
+from market.replay import MarketReplay
+from market.universe import build_universe
 from scoring.dex_features import forward_return_target, resample_pool, token_features
 
 E18 = 10**18

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from chain.dex import DexGateway
-from chain.dex_round import E18, run_dex_round
+from chain.dex.gateway import DexGateway
+from market.simulated_round import E18, run_dex_round
 from scoring.pnl import excess_return
 
 N_TOKENS = 6

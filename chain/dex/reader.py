@@ -10,7 +10,7 @@ reserves, traded volume in the quote token) for scoring/dex_features.py.
 
 ``block_window`` and ``reserves_over`` read a pair's reserves at the end of each block of a
 window (``eth_call`` of ``getReserves()`` at each block number, public APIs only) for the
-time-weighted average prices of chain/twap.py. Reserves at a past block never change, so
+time-weighted average prices of chain/dex/twap.py. Reserves at a past block never change, so
 they are cached by (pair, block number, block hash): a later window re-reads only the new
 blocks, and a reorganised block (another hash) is read again.
 """
@@ -93,7 +93,7 @@ ERC20_METADATA_ABI: list[dict[str, Any]] = [
     _view("symbol", [("", "string")]),
 ]
 GET_RESERVES_SELECTOR = "0x" + function_signature_to_4byte_selector("getReserves()").hex()
-# Reserves kept per reader: enough for windows of chain/twap.py's longest over 128 pools.
+# Reserves kept per reader: enough for windows of chain/dex/twap.py's longest over 128 pools.
 RESERVES_CACHE_SIZE = 32_768
 V2_EVENT_TOPICS: dict[str, str] = {
     item["name"]: "0x" + event_abi_to_log_topic(item).hex()

@@ -3,19 +3,19 @@
 ``run_dex_round`` does, with generated data, the steps the platform's services will do with
 real rounds:
 
-1. market: a factor-model price path with a planted signal (chain/price_paths.py), a quote
+1. market: a factor-model price path with a planted signal (market/price_paths.py), a quote
    token and one seeded pool per token, the replay keeper's traders funded;
 2. vault: deployed for the tournament, the sponsor's capital deposited;
 3. history: the replay walks the pools along the path for ``warmup_steps``;
 4. close: N models' predictions (noisy views of the planted signal, of varying skill) and
    their stakes → gauss ranks → tilt weights (scoring/pnl.py) → rebalance with slippage
-   limits, crash-safe and reconciled to the wei (chain/rebalance.py);
+   limits, crash-safe and reconciled to the wei (chain/dex/rebalance.py);
 5. the round: the replay moves the market ``round_steps`` further;
 6. resolve: mark to market; P&L = the vault's value change in the quote token (fees and
    slippage included) and its excess over equal weights; each model's P&L contribution
    from the tokens' mid-price returns over the round.
 
-This module orchestrates; the arithmetic lives in chain/amm.py, chain/rebalance.py and
+This module orchestrates; the arithmetic lives in chain/dex/amm.py, chain/dex/rebalance.py and
 scoring/pnl.py. It imports ``scoring`` (pure numpy) for the weights and contributions.
 """
 
@@ -25,14 +25,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from chain.dex import DexGateway
-from chain.dex_journal import Journal, MemoryJournal
-from chain.dex_universe import Universe, build_universe
+from chain.dex.gateway import DexGateway
+from chain.dex.journal import Journal, MemoryJournal
+from chain.dex.rebalance import RebalanceLimits, Rebalancer, RebalanceResult
+from chain.dex.vault_ledger import Valuation, VaultLedger, mark_to_market
 from chain.gateway import ChainGateway
-from chain.price_paths import PricePath, factor_model_path
-from chain.rebalance import RebalanceLimits, Rebalancer, RebalanceResult
-from chain.replay import MarketReplay
-from chain.vault_ledger import Valuation, VaultLedger, mark_to_market
+from market.price_paths import PricePath, factor_model_path
+from market.replay import MarketReplay
+from market.universe import Universe, build_universe
 from scoring.pnl import PnlContributions, VaultPnl, pnl_contributions, tilt_weights, vault_pnl
 from scoring.ranking import gauss_rank
 

@@ -1,8 +1,8 @@
 """Rebalance a vault to target weights: plan, trade (sells first, then buys), reconcile.
 
 **Plan.** Mark the vault to market at one block (``value_at_mid`` V, mid values v_k, see
-chain/vault_ledger.py) — at each pool's time-weighted average price over the
-``twap_blocks`` blocks before it (its depth placed at that price, chain/twap.py), or at its
+chain/dex/vault_ledger.py) — at each pool's time-weighted average price over the
+``twap_blocks`` blocks before it (its depth placed at that price, chain/dex/twap.py), or at its
 spot reserves when ``twap_blocks`` is 0; every reserve below is the valuation's. Targets
 t_k = ⌊w_k·V⌋ in the quote token (Σ w_k ≤ 1, the rest stays in cash). Then:
 
@@ -16,7 +16,7 @@ t_k = ⌊w_k·V⌋ in the quote token (Σ w_k ≤ 1, the rest stays in cash). Th
   never bought back in the same rebalance.
 
 **Slippage limit and deadline.** A trade's expected output e is the exact constant-product
-amount at its planning reserves (chain/amm.py) — with ``twap_blocks`` > 0 at the average
+amount at its planning reserves (chain/dex/amm.py) — with ``twap_blocks`` > 0 at the average
 price, so a price pushed for a block just before the trade (a sandwich's front-run) does not
 lower the limit: the trade reverts instead of filling at it. Attempt n (0, 1, …) sends with
 min_out = ⌊e·(10⁴ − slippage_bps − n·retry_widening_bps)/10⁴⌋ and deadline = the latest
@@ -25,7 +25,7 @@ amount") or deadline ("expired") is recorded and retried, up to ``max_attempts``
 trade is recorded as failed and the rebalance goes on without it. So no trade ever executes
 below e·(1 − slippage − (max_attempts − 1)·widening). Any other revert stops the rebalance.
 
-**Crash safety.** Plan and progress live in a journal document (chain/dex_journal.py),
+**Crash safety.** Plan and progress live in a journal document (chain/dex/journal.py),
 saved before every send and after every result. Each trade has an idempotency key,
 keccak256 of (vault, rebalance id, phase, token), and ArenaVault executes a key at most
 once. Before sending, and again before any resend, the keeper asks the chain whether the
@@ -53,12 +53,12 @@ from typing import Any
 
 from eth_utils import keccak, to_checksum_address
 
-from chain import amm
-from chain.dex import DexGateway
-from chain.dex_journal import Journal
+from chain.dex import amm
+from chain.dex.gateway import DexGateway
+from chain.dex.journal import Journal
+from chain.dex.twap import MAX_TWAP_BLOCKS
+from chain.dex.vault_ledger import VaultLedger, mark_to_market
 from chain.gateway import ChainRevert
-from chain.twap import MAX_TWAP_BLOCKS
-from chain.vault_ledger import VaultLedger, mark_to_market
 
 RETRYABLE_REASONS = ("ArenaRouter: insufficient output amount", "ArenaRouter: expired")
 KEY_USED_REASON = "ArenaVault: trade key already used"
@@ -81,7 +81,7 @@ class RebalanceLimits:
     deadline_seconds: int = 300
     min_trade_quote: int = 0  # trades worth no more than this at mid are skipped
     # Plan and limits at the time-weighted average price over this many blocks before the
-    # planning block (chain/twap.py). 0 plans at the spot reserves: only for chains where
+    # planning block (chain/dex/twap.py). 0 plans at the spot reserves: only for chains where
     # nobody else trades (tests and figures that pin amounts to the wei); the platform
     # always passes its market's window (DexMarket.twap_blocks, frozen in the round's book).
     twap_blocks: int = 0

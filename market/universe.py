@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from chain.amm import price_ratio
-from chain.dex import DexGateway, ExchangeDeployment
+from chain.dex.amm import price_ratio
+from chain.dex.gateway import DexGateway, ExchangeDeployment
 
 
 @dataclass(frozen=True)
