@@ -170,7 +170,7 @@ class StepTimers:
 
 
 def install_timers() -> StepTimers:
-    from tournaments import events
+    from live import publish, receivers
     from tournaments.blobs import FileBlobStore
     from tournaments.services import payouts, scoring, submissions
 
@@ -183,11 +183,11 @@ def install_timers() -> StepTimers:
     )
     timers.wrap(submissions, "live_ids", "  live ids")
     timers.wrap(FileBlobStore, "put", "  blob put (write, fsync file and folder)")
-    timers.wrap(events, "submission_changed", "  owner's page refresh")
+    timers.wrap(receivers, "submission_changed", "  owner's page refresh")
     timers.wrap(scoring, "predictions_matrix", "  read predictions matrix (every blob re-read)")
     timers.wrap(scoring, "_prepared_era", "  rank + meta-model + MMC (prepare_era)")
     timers.wrap(payouts, "payouts_for_round", "  payouts_for_round")
-    timers.wrap(events, "leaderboard_publish", "  live-feed publish after commit")
+    timers.wrap(publish, "leaderboard_publish", "  live-feed publish after commit")
     return timers
 
 
