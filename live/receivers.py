@@ -1,7 +1,10 @@
-"""What the live feed does when tournaments changes: publish after the commit.
+"""What the live feed does when tournaments announces a change (tournaments/signals.py).
 
-Each change schedules, on commit, one publish per tournament (live.tasks.leaderboard_publish,
-live/publish.py) and, where one modeler's own view shows it, a refresh of their private view.
+LiveConfig.ready() connects these receivers. Each change schedules, on commit, one publish
+per tournament (live.tasks.leaderboard_publish, live/publish.py) and, where only one
+modeler's own view shows it, a refresh of that private view. Nothing is sent for a change
+that rolls back, and a transaction that changes many models (settling a round) publishes
+once.
 """
 
 import logging
@@ -10,6 +13,7 @@ import threading
 from django.db import transaction
 
 from live import publish, tasks
+from tournaments import signals
 from tournaments.models import Tournament
 
 log = logging.getLogger("arena.events")
@@ -55,30 +59,42 @@ def _private_refresh_on_commit(tournament_id: int, owner_id: int, slug: str | No
     transaction.on_commit(send)
 
 
-def round_changed(round) -> None:
+# --- Receivers (connected in LiveConfig.ready()) ------------------------------------------
+
+
+def round_changed(sender, *, round, **kwargs) -> None:
     """A round moved along its life (opened, closed, resolved with payouts, settled)."""
     _publish_on_commit(round.tournament_id, f"round:{round.state}")
 
 
-def round_scored(round) -> None:
+def round_scored(sender, *, round, **kwargs) -> None:
     """A score day of `round` was computed."""
     _publish_on_commit(round.tournament_id, "scored")
 
 
-def round_pnl(round) -> None:
-    """A DEX round's vault was marked to market (live P&L) or its trading changed."""
+def round_pnl(sender, *, round, **kwargs) -> None:
+    """A DEX round's vault was marked to market (live P&L)."""
     _publish_on_commit(round.tournament_id, "pnl")
 
 
-def stake_changed(model) -> None:
+def stake_changed(sender, *, model, **kwargs) -> None:
     """A model's stake changed (deposit, release, reward, burn)."""
     _publish_on_commit(model.tournament_id, "stake")
     _private_refresh_on_commit(model.tournament_id, model.owner_id)
 
 
-def submission_changed(submission) -> None:
+def submission_changed(sender, *, submission, **kwargs) -> None:
     """An upload was stored or its state changed: only its owner's private view shows it."""
     model = submission.model
     # An upload's model comes with its tournament (get_model): no query for the slug then.
     slug = model.tournament.slug if type(model).tournament.is_cached(model) else None
     _private_refresh_on_commit(model.tournament_id, model.owner_id, slug)
+
+
+def connect() -> None:
+    """Follow tournaments' changes (idempotent: Django connects a receiver once)."""
+    signals.round_changed.connect(round_changed)
+    signals.round_scored.connect(round_scored)
+    signals.round_pnl.connect(round_pnl)
+    signals.stake_changed.connect(stake_changed)
+    signals.submission_changed.connect(submission_changed)

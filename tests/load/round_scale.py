@@ -170,7 +170,8 @@ class StepTimers:
 
 
 def install_timers() -> StepTimers:
-    from live import publish, receivers
+    from live import publish
+    from tournaments import signals
     from tournaments.blobs import FileBlobStore
     from tournaments.services import payouts, scoring, submissions
 
@@ -183,7 +184,7 @@ def install_timers() -> StepTimers:
     )
     timers.wrap(submissions, "live_ids", "  live ids")
     timers.wrap(FileBlobStore, "put", "  blob put (write, fsync file and folder)")
-    timers.wrap(receivers, "submission_changed", "  owner's page refresh")
+    timers.wrap(signals.submission_changed, "send", "  owner's page refresh")
     timers.wrap(scoring, "predictions_matrix", "  read predictions matrix (every blob re-read)")
     timers.wrap(scoring, "_prepared_era", "  rank + meta-model + MMC (prepare_era)")
     timers.wrap(payouts, "payouts_for_round", "  payouts_for_round")

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 
 from core.errors import Conflict
-from live import receivers
+from tournaments import signals
 from tournaments.ledger import ledger
 from tournaments.models import (
     ROUND_STATE_ORDER,
@@ -131,7 +131,7 @@ def round_open(*, round: Round, now: datetime) -> Round:
         round.save(update_fields=["rules", "closes_at", "resolves_at"])
         round_key_create(round=round, now=now)  # the public key modelers seal to
         _transition(round, RoundState.OPEN, now, detail)
-    receivers.round_changed(round)
+    signals.round_changed.send(sender=Round, round=round)
     return round
 
 
@@ -178,7 +178,7 @@ def round_close(*, round: Round, now: datetime) -> Round:
     # fails (e.g. a missing key-encryption key); scoring retries it before day 1.
     round_decrypt_submissions(round=round, now=now)
     _purge_uncounted(round, now)
-    receivers.round_changed(round)
+    signals.round_changed.send(sender=Round, round=round)
     return round
 
 
@@ -208,7 +208,7 @@ def round_score_day(*, round: Round, day: int, now: datetime) -> Round:
         round.save(update_fields=["scored_days", "meta_corr"])
         if round.state == RoundState.CLOSED:
             _transition(round, RoundState.SCORING, now)
-    receivers.round_scored(round)
+    signals.round_scored.send(sender=Round, round=round)
     return round
 
 
@@ -257,7 +257,7 @@ def round_resolve(*, round: Round, now: datetime) -> Round:
             )
         _transition(round, RoundState.RESOLVED, now, detail)
     _purge_uncounted(round, now)
-    receivers.round_changed(round)
+    signals.round_changed.send(sender=Round, round=round)
     return round
 
 
@@ -281,5 +281,5 @@ def round_settle(*, round: Round, now: datetime) -> Round:
         if detail is None:
             return round  # waiting (a challenge window, the chain); the next tick resumes
         _transition(round, RoundState.SETTLED, now, detail)
-    receivers.round_changed(round)
+    signals.round_changed.send(sender=Round, round=round)
     return round

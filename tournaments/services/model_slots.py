@@ -6,7 +6,7 @@ from django.utils.text import slugify
 
 from core.errors import Conflict, InvalidInput, NotAllowed
 from core.money import wei_to_tokens
-from live import receivers
+from tournaments import signals
 from tournaments.ledger import ledger
 from tournaments.models import ModelSlot, StakeEvent, Tournament, TournamentState
 
@@ -44,7 +44,7 @@ def stake_change(
     model.stake += amount
     model.save(update_fields=["stake"])
     StakeEvent.objects.create(model=model, kind=kind, amount=amount, round=round, tx_hash=tx_hash)
-    receivers.stake_changed(model)  # pushed to live leaderboards after the commit
+    signals.stake_changed.send(sender=ModelSlot, model=model)  # the live pages, after commit
     return model
 
 
