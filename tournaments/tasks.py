@@ -66,3 +66,8 @@ def tournament_step(tournament_id: int) -> list[str] | None:
 def sponsor_upload_check(upload_id: int) -> str | None:
     upload = _upload_check(upload_id=upload_id)
     return upload.state if upload is not None else None
+
+
+def send_upload_check(upload_id: int) -> None:
+    """How the upload service sends a check (registered by TournamentsConfig.ready())."""
+    sponsor_upload_check.delay(upload_id)
