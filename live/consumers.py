@@ -27,6 +27,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from live import publish
 from live.relay import relay_for
+from tournaments.models import Round, Tournament
 
 log = logging.getLogger("arena.consumers")
 
@@ -251,8 +252,6 @@ class LeaderboardConsumer(LiveConsumer):
     """`/ws/tournaments/<slug>/leaderboard/?metric=corr&last_n=4` (the page's choice)."""
 
     def resolve_stream(self) -> publish.Stream:
-        from tournaments.models import Tournament
-
         slug = self.scope["url_route"]["kwargs"]["slug"]
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         metric = query.get("metric", ["corr"])[-1]
@@ -275,8 +274,6 @@ class RoundConsumer(LiveConsumer):
     """`/ws/tournaments/<slug>/rounds/<number>/`: the round page's facts and scores."""
 
     def resolve_stream(self) -> publish.Stream:
-        from tournaments.models import Round
-
         kwargs = self.scope["url_route"]["kwargs"]
         slug, number = kwargs["slug"], kwargs["number"]
         rnd = Round.objects.filter(tournament__slug=slug, number=number).only("tournament_id").first()

@@ -27,7 +27,9 @@ from tournaments.models import (
     TournamentState,
 )
 from tournaments.services.commitments import round_commitments_record
+from tournaments.services.payouts import payouts_for_round
 from tournaments.services.round_keys import round_key_create
+from tournaments.services.scoring import score_round_day
 from tournaments.services.storage import round_purge_uncounted
 from tournaments.services.submissions import round_decrypt_submissions
 
@@ -193,8 +195,6 @@ def _purge_uncounted(round: Round, now: datetime) -> None:
 
 def round_score_day(*, round: Round, day: int, now: datetime) -> Round:
     """Score day `day` against its target; the first day moves closed → scoring."""
-    from tournaments.services.scoring import score_round_day
-
     with transaction.atomic():
         round = _locked(round)
         if round.scored_days >= day:
@@ -226,8 +226,6 @@ def round_resolve(*, round: Round, now: datetime) -> Round:
     Also once a missing target is overdue (target_overdue_at): payouts then come from the
     last day that was scored, and a round with no scored day resolves with none (every
     stake at risk is released whole)."""
-    from tournaments.services.payouts import payouts_for_round
-
     money = ledger()
     with money.session(), transaction.atomic():
         round = _locked(round)
