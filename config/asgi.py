@@ -31,8 +31,8 @@ from django.urls import get_resolver  # noqa: E402
 
 from config.routing import websocket_urlpatterns  # noqa: E402
 from core.body_limit import BodyLimit  # noqa: E402
-from tournaments import events  # noqa: E402
-from tournaments.socket_limit import SocketsPerAddressLimit  # noqa: E402
+from live import publish  # noqa: E402
+from live.socket_limit import SocketsPerAddressLimit  # noqa: E402
 
 # Build the channel layer (importing channels-redis and redis) now, not inside the first
 # requests that push an update: a burst of them would all wait on the import lock. Likewise
@@ -179,10 +179,10 @@ class WsgiOnThreads:
 
 def noting_the_server_loop(app):
     """Tell the live feed which event loop serves this process: pushes from its request
-    threads are sent on that loop (tournaments/events.py, "Delivery")."""
+    threads are sent on that loop (live/publish.py, "Delivery")."""
 
     async def asgi(scope, receive, send):
-        events.note_server_loop(asyncio.get_running_loop())
+        publish.note_server_loop(asyncio.get_running_loop())
         return await app(scope, receive, send)
 
     return asgi

@@ -2,7 +2,7 @@
 
 from django.urls import path, re_path
 
-from tournaments.consumers import LeaderboardConsumer, NoStreamConsumer, RoundConsumer
+from live.consumers import LeaderboardConsumer, NoStreamConsumer, RoundConsumer
 
 websocket_urlpatterns = [
     path("ws/tournaments/<slug:slug>/leaderboard/", LeaderboardConsumer.as_asgi()),

@@ -119,6 +119,7 @@ INSTALLED_APPS = [
     "channels",
     "accounts",
     "tournaments",
+    "live",
     "chain",
     "dex",
     "demo",
@@ -302,7 +303,7 @@ if REDIS_URL:
         # The default: Redis pub/sub delivers one message per ASGI process per update, fanned
         # out in-process (measured steadier than the list-based layer with 1,000 sockets, see
         # docs/performance.md). Delivery is at most once; the live feed's versions, gap repair
-        # and client resume make that safe (tournaments/events.py).
+        # and client resume make that safe (live/publish.py).
         CHANNEL_LAYERS = {
             "default": {
                 "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
@@ -361,13 +362,13 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# Live leaderboards (tournaments/events.py): how many updates each tournament keeps for
+# Live leaderboards (live/publish.py): how many updates each tournament keeps for
 # clients that reconnect with their last version (older ones get a fresh snapshot), and the
 # "last N rounds" windows whose changed rows are computed once and pushed; a page showing
 # another window is recomputed by its websocket process on each new version.
 ARENA_LIVE_LOG_SIZE = int(os.environ.get("ARENA_LIVE_LOG_SIZE", "500"))
 ARENA_LIVE_WINDOWS = tuple(int(n) for n in env_list("ARENA_LIVE_WINDOWS", ["4"]))
-# Open websockets one client address may hold on one ASGI process (tournaments/socket_limit.py);
+# Open websockets one client address may hold on one ASGI process (live/socket_limit.py);
 # the next is closed with code 4429. Counted per process: with N ASGI workers a client may
 # hold up to N times this. 0 turns the limit off.
 ARENA_WS_MAX_PER_ADDRESS = int(os.environ.get("ARENA_WS_MAX_PER_ADDRESS", "100"))

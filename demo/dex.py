@@ -33,9 +33,9 @@ from market.price_paths import PricePath, factor_model_path, load_price_csv
 from market.replay import MarketReplay
 from market.universe import Market, Universe, build_universe
 from tournaments.models import ModelSlot, Round, RoundState, Tournament
+from tournaments.round_keys import round_public_key
 from tournaments.selectors import dataset_frame
 from tournaments.services.model_slots import model_create, stake_deposit
-from tournaments.services.round_keys import round_public_key
 from tournaments.services.submissions import submission_upload
 
 log = logging.getLogger("arena.demo")

@@ -21,9 +21,9 @@ from demo.datagen import LIVE_ERA_OFFSET, TRAINING_ERAS, VALIDATION_ERAS, World
 from demo.modelers import DemoModeler, build_modelers
 from demo.models import DemoTournament
 from tournaments.models import DatasetKind, ModelSlot, Round, RoundState, RoundTarget, Tournament
+from tournaments.round_keys import round_public_key
 from tournaments.services.datasets import dataset_upload, round_target_upload
 from tournaments.services.model_slots import model_create, stake_deposit
-from tournaments.services.round_keys import round_public_key
 from tournaments.services.submissions import submission_upload
 from tournaments.services.tournaments import tournament_create
 from tournaments.tables import to_parquet_bytes

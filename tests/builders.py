@@ -52,7 +52,7 @@ def seal_for(round, model, data: bytes) -> bytes:
     (tournament, round, model)."""
     from arena_client.sealing import seal, submission_info
 
-    from tournaments.services.round_keys import round_public_key
+    from tournaments.round_keys import round_public_key
 
     info = submission_info(round.tournament.slug, round.number, model.id)
     return seal(data, round_public_key(round=round), info)

@@ -11,7 +11,7 @@ from django.apps import apps
 from django.contrib import admin
 
 ROOT = Path(__file__).resolve().parents[1]
-OUR_APPS = {"accounts", "tournaments", "chain", "dex", "demo"}
+OUR_APPS = {"accounts", "tournaments", "live", "chain", "dex", "demo"}
 
 
 def test_every_model_of_ours_is_in_the_admin():

@@ -497,7 +497,7 @@ class Payout(models.Model):
 
 
 # --- Live leaderboards -------------------------------------------------------------------
-# Written only by tournaments/events.py (after the commit of the change they describe).
+# Written only by live/publish.py (after the commit of the change they describe).
 
 
 class LeaderboardFeed(models.Model):

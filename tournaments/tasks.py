@@ -7,7 +7,6 @@ from django.conf import settings
 from django.db import OperationalError
 from django.utils import timezone
 
-from tournaments import events
 from tournaments.models import Tournament
 from tournaments.services.scheduler import (
     scheduler_shared_tick,
@@ -53,19 +52,6 @@ def tournament_step(tournament_id: int) -> list[str] | None:
         return report.actions
 
 
-# A lost database connection is worth a retry; the publish is idempotent (it diffs against
-# what was last published), so a retry after a partial run sends nothing twice.
-@shared_task(
-    name="tournaments.tasks.leaderboard_publish",
-    ignore_result=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=0.2,
-    max_retries=5,
-)
-def leaderboard_publish(tournament_id: int, reason: str) -> int | None:
-    return events.leaderboard_publish(tournament_id=tournament_id, reason=reason)
-
-
 # One task per sponsor upload. The service writes the outcome once, under the upload's row
 # lock, and turns anything the file causes into `rejected`: a retry (a lost connection) or a
 # redelivery (a worker killed mid-check: acks_late) finds it finished and changes nothing; an
@@ -80,3 +66,8 @@ def leaderboard_publish(tournament_id: int, reason: str) -> int | None:
 def sponsor_upload_check(upload_id: int) -> str | None:
     upload = _upload_check(upload_id=upload_id)
     return upload.state if upload is not None else None
+
+
+def send_upload_check(upload_id: int) -> None:
+    """How the upload service sends a check (registered by TournamentsConfig.ready())."""
+    sponsor_upload_check.delay(upload_id)

@@ -30,7 +30,7 @@ from dex.services.trading import market_symbols, reserves_json
 from scoring.dex_features import bin_cross_section
 from scoring.pnl import pnl_contributions, token_returns, vault_pnl
 from scoring.ranking import gauss_rank
-from tournaments import events
+from tournaments import signals
 from tournaments.models import Round, RoundTarget
 from tournaments.selectors import live_ids
 from tournaments.services.datasets import round_target_upload
@@ -81,7 +81,7 @@ def dex_round_mark(*, round: Round, now: datetime, day: int | None = None) -> Pn
             mark.save()
     except IntegrityError:  # this day's mark was already taken (a concurrent tick)
         return PnlMark.objects.get(round=round, day=day)
-    events.round_pnl(round)
+    signals.round_pnl.send(sender=Round, round=round)
     return mark
 
 

@@ -27,7 +27,7 @@ from dex.models import DexBook, DexMarket, RebalanceState, TradingHalt
 from dex.services.exchange import market_dex, require_chain
 from scoring.pnl import tilt_weights
 from scoring.ranking import gauss_rank
-from tournaments import events
+from tournaments import signals
 from tournaments.models import Round, RoundState, SubmissionState
 from tournaments.selectors import live_ids, predictions_matrix
 from tournaments.services.scoring import meta_model_weights
@@ -226,7 +226,7 @@ def dex_rebalance(*, round: Round) -> DexBook:
             rebalance=_summary(result, symbols),
         )
         log.info("%s: rebalanced, %d trades, %.1f bps", book.round, result.executed, result.execution_cost_bps)
-    events.round_changed(book.round)
+    signals.round_changed.send(sender=Round, round=book.round)
     book.refresh_from_db()
     return book
 

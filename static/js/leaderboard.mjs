@@ -1,6 +1,6 @@
 // Live leaderboard and round pages: one websocket per page, rows patched in place.
 //
-// The server speaks the protocol in tournaments/consumers.py: on open we send
+// The server speaks the protocol in live/consumers.py: on open we send
 // {"type": "resume", "since": <last version>} and get either the updates we missed or a
 // snapshot, then {"type": "synced"}; after that every update carries the next version.
 // A version gap (a lost frame) makes us ask again; a dropped socket reconnects with
@@ -10,7 +10,7 @@
 
 const WEI_PER_TOKEN = 10n ** 18n;
 const WEI_PER_SHOWN_PLACE = 10n ** 14n; // 4 decimals shown, as the server's `tokens` filter
-// Close codes after which retrying cannot help (see CloseCode in tournaments/consumers.py).
+// Close codes after which retrying cannot help (see CloseCode in live/consumers.py).
 const PERMANENT_CLOSE = new Set([4400, 4404, 4413]);
 const BACKOFF_FIRST_MS = 1000;
 const BACKOFF_MAX_MS = 30000;

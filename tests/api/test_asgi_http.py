@@ -14,8 +14,8 @@ from channels.testing import HttpCommunicator
 from django.db import connections
 
 from config.asgi import BODY_PIECE, WsgiOnThreads, application, wsgi_environ
+from live.publish import private_group
 from tests.builders import csv_bytes, make_frame, predictions_csv, seal_for
-from tournaments.events import private_group
 from tournaments.models import DatasetVersion
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the handler's threads read the data
@@ -68,7 +68,7 @@ def test_errors_keep_the_api_shape_and_a_body_is_read(tournament):
 def test_an_upload_through_the_server_refreshes_its_owners_private_view(
     open_round, model, modeler, make_key, live_ids
 ):
-    # The lane hands the refresh to the server's loop without waiting (events._deliver
+    # The lane hands the refresh to the server's loop without waiting (publish.deliver
     # wait=False); the owner's private group still receives it.
     envelope = seal_for(open_round, model, predictions_csv(live_ids))
     key = make_key(modeler, "submit")

@@ -13,9 +13,9 @@ from tests.builders import csv_bytes, predictions_frame
 from tests.conftest import PASSWORD
 from tournaments.blobs import blob_store
 from tournaments.models import Round, Submission
+from tournaments.round_keys import round_private_key
 from tournaments.selectors import predictions_matrix
 from tournaments.services.lifecycle import round_close
-from tournaments.services.round_keys import round_private_key
 
 pytestmark = pytest.mark.browser
 

@@ -25,6 +25,7 @@ from tests.builders import csv_bytes, make_frame, predictions_csv, predictions_f
 from tournaments.blobs import blob_store
 from tournaments.models import Round, RoundKey, RoundState, Submission
 from tournaments.predictions_blob import HEADER
+from tournaments.round_keys import RoundKeyError, round_private_key
 from tournaments.selectors import predictions_matrix
 from tournaments.services.datasets import dataset_upload, round_target_upload
 from tournaments.services.lifecycle import (
@@ -35,7 +36,6 @@ from tournaments.services.lifecycle import (
     round_score_day,
 )
 from tournaments.services.model_slots import model_create, stake_deposit
-from tournaments.services.round_keys import RoundKeyError, round_private_key
 from tournaments.services.submissions import round_decrypt_submissions, submission_upload
 
 pytestmark = pytest.mark.django_db

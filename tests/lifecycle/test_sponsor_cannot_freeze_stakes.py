@@ -26,6 +26,7 @@ from tournaments.models import (
     TournamentKind,
     TournamentState,
 )
+from tournaments.services import lifecycle
 from tournaments.services.datasets import dataset_upload, round_target_upload
 from tournaments.services.lifecycle import round_schedule_next
 from tournaments.services.model_slots import model_create, stake_deposit
@@ -291,8 +292,6 @@ def test_a_schedule_edit_after_open_moves_no_score_day(played, client, make_key)
 def test_a_day_that_keeps_failing_to_score_is_given_up_too(played, monkeypatch):
     """A target is in, but scoring the day raises every tick (a storage fault, a bug): after
     ARENA_TARGET_WAIT_SECONDS the round resolves on the days it has all the same."""
-    from tournaments.services import scoring
-
     world = played
     _tick(world, 31)
     _target(world, 1)
@@ -300,7 +299,7 @@ def test_a_day_that_keeps_failing_to_score_is_given_up_too(played, monkeypatch):
     def broken(**kwargs):
         raise OSError(5, "Input/output error")
 
-    monkeypatch.setattr(scoring, "score_round_day", broken)
+    monkeypatch.setattr(lifecycle, "score_round_day", broken)
     report = _tick(world, 36)
     assert any("step failed (OSError" in line for line in report.waiting)
     assert _state(world) == RoundState.CLOSED

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from config.asgi import application
 from core.money import tokens_to_wei
-from tournaments import events
+from live import publish
 from tournaments.models import ModelSlot, Round, RoundState, Score
 from tournaments.services.model_slots import model_create, stake_deposit
 
@@ -101,7 +101,7 @@ def scored(tournament, open_round, make_user):
     Round.objects.filter(pk=open_round.pk).update(
         state=RoundState.SCORING, scored_days=1, meta_corr=0.03, closes_at=now - timedelta(hours=1)
     )
-    events.leaderboard_publish(tournament_id=tournament.id, reason="setup")
+    publish.leaderboard_publish(tournament_id=tournament.id, reason="setup")
     # Owners loaded now: the async test bodies cannot lazy-load them.
     models = {name: ModelSlot.objects.select_related("owner").get(pk=m.pk) for name, m in models.items()}
     return {"tournament": tournament, "round": Round.objects.get(pk=open_round.pk), "models": models, "owners": owners}

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.test import Client
 
 from core.money import tokens_to_wei
+from live import publish
 from tests.live.conftest import (
     db_call,
     leaderboard_path,
@@ -16,7 +17,6 @@ from tests.live.conftest import (
     run,
     session_cookie,
 )
-from tournaments import events
 from tournaments.models import LeaderboardFeed, LeaderboardUpdate, Round, RoundState
 from tournaments.services.model_slots import stake_deposit
 
@@ -61,7 +61,7 @@ def test_connect_gets_a_snapshot_then_a_rank_change_after_commit(scored):
 
         # mist jumps to first: every row's rank changes, so all three are sent.
         await db_call(rescore)(rnd, m["mist"], corr=0.09)
-        version = await db_call(events.leaderboard_publish)(tournament_id=t.id, reason="scored")
+        version = await db_call(publish.leaderboard_publish)(tournament_id=t.id, reason="scored")
         assert version == base + 1
         update = await receive(comm)
         assert update == {
@@ -90,7 +90,7 @@ def test_only_changed_rows_are_sent(scored):
         comm = await open_socket(leaderboard_path())
         await resume(comm, 0)
         await db_call(rescore)(rnd, m["drizzle"], corr=0.03)  # still 2nd
-        await db_call(events.leaderboard_publish)(tournament_id=t.id, reason="scored")
+        await db_call(publish.leaderboard_publish)(tournament_id=t.id, reason="scored")
         update = await receive(comm)
         assert update["version"] == base + 1
         assert update["rows"] == [_row(m["drizzle"], rank=2, score=0.03)]
@@ -106,7 +106,7 @@ def test_a_publish_with_nothing_new_stores_and_sends_nothing(scored):
     async def scenario():
         comm = await open_socket(leaderboard_path())
         await resume(comm, 0)
-        assert await db_call(events.leaderboard_publish)(tournament_id=t.id, reason="again") is None
+        assert await db_call(publish.leaderboard_publish)(tournament_id=t.id, reason="again") is None
         assert await comm.receive_nothing(timeout=0.3)
         await comm.disconnect()
 
@@ -179,7 +179,7 @@ def test_resume_with_a_logged_version_replays_exactly_the_missed_updates(scored)
     base = _version(t)
     for corr in (0.05, 0.06, 0.07):
         rescore(rnd, m["mist"], corr=corr)
-        events.leaderboard_publish(tournament_id=t.id, reason="scored")
+        publish.leaderboard_publish(tournament_id=t.id, reason="scored")
 
     async def scenario():
         comm = await open_socket(leaderboard_path())
@@ -213,7 +213,7 @@ def test_resume_from_before_the_log_or_from_the_future_gets_a_snapshot(scored, s
     base = _version(t)
     for corr in (0.05, 0.06, 0.07):
         rescore(rnd, m["mist"], corr=corr)
-        events.leaderboard_publish(tournament_id=t.id, reason="scored")
+        publish.leaderboard_publish(tournament_id=t.id, reason="scored")
     assert list(
         LeaderboardUpdate.objects.filter(tournament=t).values_list("version", flat=True)
     ) == [base + 2, base + 3]
@@ -235,16 +235,16 @@ def test_resume_from_before_the_log_or_from_the_future_gets_a_snapshot(scored, s
 def test_a_lost_push_is_repaired_from_the_log_in_order(scored, monkeypatch):
     t, rnd, m = scored["tournament"], scored["round"], scored["models"]
     base = _version(t)
-    deliver = events._deliver
+    deliver = publish.deliver
 
     def publish_undelivered():
         # Fault injection: this version is stored but its push never arrives.
-        monkeypatch.setattr(events, "_deliver", lambda messages: None)
+        monkeypatch.setattr(publish, "deliver", lambda messages: None)
         try:
             rescore(rnd, m["mist"], corr=0.05)
-            events.leaderboard_publish(tournament_id=t.id, reason="lost")
+            publish.leaderboard_publish(tournament_id=t.id, reason="lost")
         finally:
-            monkeypatch.setattr(events, "_deliver", deliver)
+            monkeypatch.setattr(publish, "deliver", deliver)
 
     async def scenario():
         comm = await open_socket(leaderboard_path())
@@ -252,7 +252,7 @@ def test_a_lost_push_is_repaired_from_the_log_in_order(scored, monkeypatch):
         await db_call(publish_undelivered)()
         assert await comm.receive_nothing(timeout=0.2)
         await db_call(rescore)(rnd, m["drizzle"], corr=0.08)
-        await db_call(events.leaderboard_publish)(tournament_id=t.id, reason="scored")
+        await db_call(publish.leaderboard_publish)(tournament_id=t.id, reason="scored")
         first, second = await receive(comm), await receive(comm)
         assert (first["version"], first["reason"]) == (base + 1, "lost")
         assert (second["version"], second["reason"]) == (base + 2, "scored")
@@ -280,7 +280,7 @@ def test_round_state_changes_reach_the_leaderboard_and_the_round_page(scored):
         ]
 
         await db_call(Round.objects.filter(pk=rnd.pk).update)(state=RoundState.RESOLVED)
-        await db_call(events.leaderboard_publish)(tournament_id=t.id, reason="round:resolved")
+        await db_call(publish.leaderboard_publish)(tournament_id=t.id, reason="round:resolved")
         on_board, on_page = await receive(board), await receive(page)
         assert on_board["version"] == on_page["version"] == base + 1
         assert [(r["number"], r["state"]) for r in on_board["rounds"]] == [(1, "resolved")]
@@ -289,7 +289,7 @@ def test_round_state_changes_reach_the_leaderboard_and_the_round_page(scored):
         assert on_page["rows"] == []
 
         await db_call(Round.objects.filter(pk=rnd.pk).update)(state=RoundState.SETTLED)
-        await db_call(events.leaderboard_publish)(tournament_id=t.id, reason="round:settled")
+        await db_call(publish.leaderboard_publish)(tournament_id=t.id, reason="round:settled")
         on_board, on_page = await receive(board), await receive(page)
         assert [(r["number"], r["state"]) for r in on_board["rounds"]] == [(1, "settled")]
         assert on_page["round"]["state"] == "settled"
@@ -300,7 +300,7 @@ def test_round_state_changes_reach_the_leaderboard_and_the_round_page(scored):
     # A settled round is published once, then no longer tracked.
     feed = LeaderboardFeed.objects.get(tournament=t)
     assert feed.version == base + 2 and feed.state["rounds"] == {}
-    assert events.leaderboard_publish(tournament_id=t.id, reason="again") is None
+    assert publish.leaderboard_publish(tournament_id=t.id, reason="again") is None
 
 
 def test_a_custom_window_is_recomputed_for_each_version(scored):
@@ -317,7 +317,7 @@ def test_a_custom_window_is_recomputed_for_each_version(scored):
             ("mist", -0.002),
         ]
         await db_call(rescore)(rnd, m["mist"], corr=-0.01, mmc=0.02)
-        await db_call(events.leaderboard_publish)(tournament_id=t.id, reason="scored")
+        await db_call(publish.leaderboard_publish)(tournament_id=t.id, reason="scored")
         update = await receive(comm)
         assert update["version"] == base + 1
         assert [(r["model"], r["rank"], r["score"]) for r in update["rows"]] == [

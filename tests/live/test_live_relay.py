@@ -8,6 +8,8 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 
+from live import publish
+from live.relay import relay_for
 from tests.live.conftest import (
     db_call,
     leaderboard_path,
@@ -17,15 +19,13 @@ from tests.live.conftest import (
     resume,
     run,
 )
-from tournaments import events
-from tournaments.live_relay import relay_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_sockets_of_one_view_share_one_subscription_and_all_get_each_update(scored):
     t, rnd, m = scored["tournament"], scored["round"], scored["models"]
-    group = events.leaderboard_group(t.slug)
+    group = publish.leaderboard_group(t.slug)
 
     async def scenario():
         layer = get_channel_layer()
@@ -37,7 +37,7 @@ def test_sockets_of_one_view_share_one_subscription_and_all_get_each_update(scor
         assert list(layer.groups[group]) == [relay.channels[group]]
         assert len(relay.members[group]) == 3
         await db_call(rescore)(rnd, m["mist"], corr=0.09)
-        version = await db_call(events.leaderboard_publish)(tournament_id=t.id, reason="scored")
+        version = await db_call(publish.leaderboard_publish)(tournament_id=t.id, reason="scored")
         got = [await receive(comm) for comm in sockets]
         assert {(g["type"], g["version"]) for g in got} == {("update", version)}
         await sockets[0].disconnect()
@@ -51,7 +51,7 @@ def test_sockets_of_one_view_share_one_subscription_and_all_get_each_update(scor
 
 def test_an_update_arriving_during_a_resume_is_sent_after_it_in_order(scored, monkeypatch):
     t, rnd, m = scored["tournament"], scored["round"], scored["models"]
-    catch_up = events.stream_catch_up
+    catch_up = publish.stream_catch_up
 
     def stale_and_slow(stream, since):
         # The resume reads the log, then the update is published before it answers.
@@ -59,18 +59,18 @@ def test_an_update_arriving_during_a_resume_is_sent_after_it_in_order(scored, mo
         time.sleep(0.4)
         return result
 
-    def publish():
+    def publish_rescored():
         rescore(rnd, m["mist"], corr=0.11)
-        return events.leaderboard_publish(tournament_id=t.id, reason="scored")
+        return publish.leaderboard_publish(tournament_id=t.id, reason="scored")
 
     async def scenario():
         comm = await open_socket(leaderboard_path())
         synced = (await resume(comm, 0))[-1]["version"]
-        monkeypatch.setattr(events, "stream_catch_up", stale_and_slow)
+        monkeypatch.setattr(publish, "stream_catch_up", stale_and_slow)
         await comm.send_json_to({"type": "resume", "since": synced})
         await asyncio.sleep(0.1)
         # Not on the consumers' database thread, which the slow resume holds.
-        version = await sync_to_async(publish, thread_sensitive=False)()
+        version = await sync_to_async(publish_rescored, thread_sensitive=False)()
         first, second = await receive(comm), await receive(comm)
         assert (first["type"], first["version"]) == ("synced", synced)
         assert (second["type"], second["version"]) == ("update", version)

@@ -13,8 +13,8 @@ import pytest
 import redis
 from channels_redis.pubsub import RedisPubSubChannelLayer
 
+from live import publish
 from tests.production.stack import REDIS_BASE_URL, redis_missing
-from tournaments import events
 
 RECEIVE_TIMEOUT_S = 3
 REDIS_MISSING = redis_missing()
@@ -27,17 +27,17 @@ def layer_at(monkeypatch):
     the database number) the process's layer, with no ASGI server loop noted; its
     connections on the push loop are closed afterwards."""
     layers = []
-    monkeypatch.setattr(events, "_server_loop", None)
+    monkeypatch.setattr(publish, "_server_loop", None)
 
     def make(address: str = REDIS_BASE_URL) -> RedisPubSubChannelLayer:
         layer = RedisPubSubChannelLayer(hosts=[{"address": address}], prefix=f"test-{secrets.token_hex(4)}")
-        monkeypatch.setattr(events, "get_channel_layer", lambda: layer)
+        monkeypatch.setattr(publish, "get_channel_layer", lambda: layer)
         layers.append(layer)
         return layer
 
     yield make
     for layer in layers:
-        asyncio.run_coroutine_threadsafe(layer.flush(), events._push_loop()).result(timeout=5)
+        asyncio.run_coroutine_threadsafe(layer.flush(), publish._push_loop()).result(timeout=5)
 
 
 @needs_redis
@@ -49,8 +49,8 @@ def test_a_workers_pushes_reach_a_subscriber_in_order_over_one_connection(layer_
         channel = await layer.new_channel()
         for group in ("a", "b", "c"):
             await layer.group_add(group, channel)
-        await asyncio.to_thread(events._deliver, messages)
-        await asyncio.to_thread(events._deliver, [("b", {"type": "private.refresh"})], wait=False)
+        await asyncio.to_thread(publish.deliver, messages)
+        await asyncio.to_thread(publish.deliver, [("b", {"type": "private.refresh"})], wait=False)
         received = [
             await asyncio.wait_for(layer.receive(channel), RECEIVE_TIMEOUT_S) for _ in range(len(messages) + 1)
         ]
@@ -61,21 +61,21 @@ def test_a_workers_pushes_reach_a_subscriber_in_order_over_one_connection(layer_
     # In order within each group (and here overall: one Redis shard publishes in turn).
     assert received == [message for _, message in messages] + [{"type": "private.refresh"}]
     # Both pushes went out on the process's one push loop, which keeps the layer's connection.
-    assert events._push_loop().is_running()
+    assert publish._push_loop().is_running()
 
 
 def test_a_push_redis_refuses_is_logged_not_raised_and_pushes_pause(layer_at, caplog):
     layer = layer_at("redis://127.0.0.1:1")  # nothing listens on port 1
     with caplog.at_level(logging.WARNING, logger="arena.events"):
-        events._deliver([("board", {"type": "private.refresh"})], wait=False)
-        events._deliver([("board", {"type": "private.refresh"}), ("other", {"type": "x"})])
+        publish.deliver([("board", {"type": "private.refresh"})], wait=False)
+        publish.deliver([("board", {"type": "private.refresh"}), ("other", {"type": "x"})])
     assert [r.getMessage() for r in caplog.records] == [
         "push of 1 message(s) failed",
         "the channel layer did not take a push: this process drops its pushes for 10 s",
     ]
     assert issubclass(caplog.records[0].exc_info[0], redis.ConnectionError)
     # The second push, within the pause, was dropped without trying Redis.
-    assert events._pause_for(layer).dropped == 2
+    assert publish._pause_for(layer).dropped == 2
 
 
 def test_a_redis_that_stops_answering_times_out_and_pushes_pause(layer_at, caplog):
@@ -85,12 +85,12 @@ def test_a_redis_that_stops_answering_times_out_and_pushes_pause(layer_at, caplo
         layer = layer_at(f"redis://127.0.0.1:{silent.getsockname()[1]}")
         started = time.monotonic()
         with caplog.at_level(logging.ERROR, logger="arena.events"):
-            events._deliver([("board", {"type": "private.refresh"})], wait=False)
-            events._deliver([("board", {"type": "private.refresh"})], wait=False)
+            publish.deliver([("board", {"type": "private.refresh"})], wait=False)
+            publish.deliver([("board", {"type": "private.refresh"})], wait=False)
         waited = time.monotonic() - started
         # The first waited out PUSH_TIMEOUT_S and failed; the second was not tried.
         assert [r.exc_info[0] for r in caplog.records] == [TimeoutError]
-        assert events.PUSH_TIMEOUT_S <= waited < events.PUSH_TIMEOUT_S + 1
-        assert events._pause_for(layer).dropped == 1
+        assert publish.PUSH_TIMEOUT_S <= waited < publish.PUSH_TIMEOUT_S + 1
+        assert publish._pause_for(layer).dropped == 1
     finally:
         silent.close()

@@ -1,4 +1,4 @@
-"""Open websockets per client address are limited (tournaments/socket_limit.py): the socket
+"""Open websockets per client address are limited (live/socket_limit.py): the socket
 over ARENA_WS_MAX_PER_ADDRESS gets an error frame and close code 4429, through the real ASGI
 application (the limit, origin check, session auth, routing, consumer)."""
 

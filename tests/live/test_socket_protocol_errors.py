@@ -5,8 +5,8 @@ import pytest
 from channels.testing import WebsocketCommunicator
 
 from config.asgi import application
+from live.consumers import MAX_MESSAGE_BYTES, RATE_LIMIT
 from tests.live.conftest import leaderboard_path, open_socket, receive, resume, run
-from tournaments.consumers import MAX_MESSAGE_BYTES, RATE_LIMIT
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -170,9 +170,10 @@ class StepTimers:
 
 
 def install_timers() -> StepTimers:
-    from tournaments import events
+    from live import publish
+    from tournaments import signals
     from tournaments.blobs import FileBlobStore
-    from tournaments.services import payouts, scoring, submissions
+    from tournaments.services import lifecycle, scoring, submissions
 
     timers = StepTimers()
     timers.wrap(submissions, "open_sealed", "  HPKE open (this process)")
@@ -183,11 +184,11 @@ def install_timers() -> StepTimers:
     )
     timers.wrap(submissions, "live_ids", "  live ids")
     timers.wrap(FileBlobStore, "put", "  blob put (write, fsync file and folder)")
-    timers.wrap(events, "submission_changed", "  owner's page refresh")
+    timers.wrap(signals.submission_changed, "send", "  owner's page refresh")
     timers.wrap(scoring, "predictions_matrix", "  read predictions matrix (every blob re-read)")
     timers.wrap(scoring, "_prepared_era", "  rank + meta-model + MMC (prepare_era)")
-    timers.wrap(payouts, "payouts_for_round", "  payouts_for_round")
-    timers.wrap(events, "leaderboard_publish", "  live-feed publish after commit")
+    timers.wrap(lifecycle, "payouts_for_round", "  payouts_for_round")
+    timers.wrap(publish, "leaderboard_publish", "  live-feed publish after commit")
     return timers
 
 

@@ -7,7 +7,7 @@ server process on a free port: uvicorn as README's Production section runs it, o
 `daphne config.asgi:application`), creates a tournament with 20 scored
 models, connects N websocket clients to its leaderboard (each resumes and receives its
 snapshot), then pushes updates the way a Celery worker does, from a process of its own — a
-score changes, then `events.leaderboard_publish` diffs, stores and sends through
+score changes, then `live.publish.leaderboard_publish` diffs, stores and sends through
 channels-redis — and measures,
 per update, how many clients received it and the delivery latency from the start of the
 publish to each client's receipt. Prints the figures (and one JSON line); stops everything.
@@ -48,7 +48,7 @@ def setup_tournament() -> tuple[int, int, list[int]]:
     from django.contrib.auth.models import User
     from django.utils import timezone
 
-    from tournaments import events
+    from live import publish
     from tournaments.models import ModelSlot, Round, RoundState, Score
     from tournaments.services.tournaments import tournament_create
 
@@ -69,7 +69,7 @@ def setup_tournament() -> tuple[int, int, list[int]]:
         model = ModelSlot.objects.create(owner=owner, tournament=tournament, name=f"model-{i:02d}", stake=10**18 * (i + 1))
         Score.objects.create(round=rnd, model=model, day=1, corr=0.001 * i, mmc=0.0, computed_at=now)
         model_ids.append(model.id)
-    events.leaderboard_publish(tournament_id=tournament.id, reason="setup")
+    publish.leaderboard_publish(tournament_id=tournament.id, reason="setup")
     return tournament.id, rnd.id, model_ids
 
 
@@ -127,20 +127,20 @@ class Publisher:
 
 
 def publish(tournament_id: int) -> int | None:
-    from tournaments import events
+    from live import publish as feed
 
-    deliver = events._deliver
+    deliver = feed.deliver
 
     def timed(messages):
         # Measurement only: note when the push starts, then deliver exactly as always.
         PUSHED.append(time.perf_counter())
         deliver(messages)
 
-    events._deliver = timed
+    feed.deliver = timed
     try:
-        return events.leaderboard_publish(tournament_id=tournament_id, reason="scored")
+        return feed.leaderboard_publish(tournament_id=tournament_id, reason="scored")
     finally:
-        events._deliver = deliver
+        feed.deliver = deliver
 
 
 class Client(asyncio.Protocol):

@@ -8,7 +8,7 @@ from arena_client.cid import cid_digest
 from core.errors import Conflict
 from core.merkle import MerkleTree, commitment_leaf_hash
 from tournaments.models import Round, RoundKey, RoundState, Submission
-from tournaments.services.round_keys import RoundKeyError, round_private_key_published
+from tournaments.round_keys import RoundKeyError, round_private_key_published
 
 log = logging.getLogger("arena.selectors")
 

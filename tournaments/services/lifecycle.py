@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 
 from core.errors import Conflict
-from tournaments import events
+from tournaments import signals
 from tournaments.ledger import ledger
 from tournaments.models import (
     ROUND_STATE_ORDER,
@@ -26,8 +26,10 @@ from tournaments.models import (
     Tournament,
     TournamentState,
 )
+from tournaments.round_keys import round_key_create
 from tournaments.services.commitments import round_commitments_record
-from tournaments.services.round_keys import round_key_create
+from tournaments.services.payouts import payouts_for_round
+from tournaments.services.scoring import score_round_day
 from tournaments.services.storage import round_purge_uncounted
 from tournaments.services.submissions import round_decrypt_submissions
 
@@ -131,7 +133,7 @@ def round_open(*, round: Round, now: datetime) -> Round:
         round.save(update_fields=["rules", "closes_at", "resolves_at"])
         round_key_create(round=round, now=now)  # the public key modelers seal to
         _transition(round, RoundState.OPEN, now, detail)
-    events.round_changed(round)
+    signals.round_changed.send(sender=Round, round=round)
     return round
 
 
@@ -178,7 +180,7 @@ def round_close(*, round: Round, now: datetime) -> Round:
     # fails (e.g. a missing key-encryption key); scoring retries it before day 1.
     round_decrypt_submissions(round=round, now=now)
     _purge_uncounted(round, now)
-    events.round_changed(round)
+    signals.round_changed.send(sender=Round, round=round)
     return round
 
 
@@ -193,8 +195,6 @@ def _purge_uncounted(round: Round, now: datetime) -> None:
 
 def round_score_day(*, round: Round, day: int, now: datetime) -> Round:
     """Score day `day` against its target; the first day moves closed → scoring."""
-    from tournaments.services.scoring import score_round_day
-
     with transaction.atomic():
         round = _locked(round)
         if round.scored_days >= day:
@@ -208,7 +208,7 @@ def round_score_day(*, round: Round, day: int, now: datetime) -> Round:
         round.save(update_fields=["scored_days", "meta_corr"])
         if round.state == RoundState.CLOSED:
             _transition(round, RoundState.SCORING, now)
-    events.round_scored(round)
+    signals.round_scored.send(sender=Round, round=round)
     return round
 
 
@@ -226,8 +226,6 @@ def round_resolve(*, round: Round, now: datetime) -> Round:
     Also once a missing target is overdue (target_overdue_at): payouts then come from the
     last day that was scored, and a round with no scored day resolves with none (every
     stake at risk is released whole)."""
-    from tournaments.services.payouts import payouts_for_round
-
     money = ledger()
     with money.session(), transaction.atomic():
         round = _locked(round)
@@ -257,7 +255,7 @@ def round_resolve(*, round: Round, now: datetime) -> Round:
             )
         _transition(round, RoundState.RESOLVED, now, detail)
     _purge_uncounted(round, now)
-    events.round_changed(round)
+    signals.round_changed.send(sender=Round, round=round)
     return round
 
 
@@ -281,5 +279,5 @@ def round_settle(*, round: Round, now: datetime) -> Round:
         if detail is None:
             return round  # waiting (a challenge window, the chain); the next tick resumes
         _transition(round, RoundState.SETTLED, now, detail)
-    events.round_changed(round)
+    signals.round_changed.send(sender=Round, round=round)
     return round

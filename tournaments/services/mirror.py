@@ -6,7 +6,7 @@ themselves.
 
 from datetime import datetime
 
-from tournaments import events
+from tournaments import signals
 from tournaments.models import ModelSlot, PayoutState, Round, StakeEvent, Tournament
 
 
@@ -24,7 +24,7 @@ def stake_mirror(
     model.stake = stake
     model.save(update_fields=["stake"])
     StakeEvent.objects.create(model=model, kind=kind, amount=change, round=round, tx_hash=tx_hash)
-    events.stake_changed(model)  # live leaderboards, after the commit
+    signals.stake_changed.send(sender=ModelSlot, model=model)  # the live pages, after commit
     return model
 
 

@@ -6,9 +6,10 @@ from django.utils.text import slugify
 
 from core.errors import Conflict, InvalidInput, NotAllowed
 from core.money import wei_to_tokens
-from tournaments import events
+from tournaments import signals
 from tournaments.ledger import ledger
 from tournaments.models import ModelSlot, StakeEvent, Tournament, TournamentState
+from tournaments.selectors import stake_locked
 
 
 def model_create(*, owner: User, tournament: Tournament, name: str) -> ModelSlot:
@@ -44,7 +45,7 @@ def stake_change(
     model.stake += amount
     model.save(update_fields=["stake"])
     StakeEvent.objects.create(model=model, kind=kind, amount=amount, round=round, tx_hash=tx_hash)
-    events.stake_changed(model)  # pushed to live leaderboards after the commit
+    signals.stake_changed.send(sender=ModelSlot, model=model)  # the live pages, after commit
     return model
 
 
@@ -62,8 +63,6 @@ def stake_deposit(*, model: ModelSlot, by: User, amount: int) -> ModelSlot:
 def stake_release(*, model: ModelSlot, by: User, amount: int) -> ModelSlot:
     """Release stake not at risk: stake snapshotted by an unsettled round stays locked (and
     on a chain the contract also holds it for every round open there)."""
-    from tournaments.selectors import stake_locked
-
     _own(model, by)
     if amount <= 0:
         raise InvalidInput("a release must be positive")

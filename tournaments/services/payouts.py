@@ -18,6 +18,7 @@ from tournaments.models import (
     Tournament,
 )
 from tournaments.selectors import stake_snapshot_map
+from tournaments.services.model_slots import stake_change
 
 
 def _fraction_to_wei(stake_wei: int, payout_tokens: float, stake_tokens: float) -> int:
@@ -139,8 +140,6 @@ def payouts_apply(*, round: Round, now: datetime) -> int:
     Call inside the round's row lock; each payout flips to settled in the same transaction
     as its stake change, so a retry finds nothing pending.
     """
-    from tournaments.services.model_slots import stake_change
-
     applied = 0
     rewards = 0
     for payout in round.payouts.filter(state=PayoutState.PENDING).select_related("model"):

@@ -32,15 +32,15 @@ from django.utils import timezone
 
 from core.errors import Conflict, InvalidInput, NotAllowed, TooLarge, TooManyRequests
 from core.lean_sql import column, insert_row, table
-from tournaments import events
+from tournaments import signals
 from tournaments.blobs import BlobNotFound, blob_store
 from tournaments.models import ModelSlot, Round, RoundState, Submission, SubmissionState
 from tournaments.predictions_blob import predictions_blob
+from tournaments.round_keys import round_private_key
 from tournaments.sandbox import DecodeContext, DecodeLimits, Outcome, decode_pool
 from tournaments.selectors import live_ids, round_open_for_upload
 from tournaments.services.decoding import failure, prediction_limits
 from tournaments.services.receipts import receipt_sign, submission_receipt
-from tournaments.services.round_keys import round_private_key
 
 log = logging.getLogger("arena.submissions")
 
@@ -188,7 +188,7 @@ def submission_upload(
         only_if_params=[round.pk, RoundState.OPEN.value],
     ):
         raise Conflict(f"round {round.number} closed at {round.closes_at.isoformat()}", code="round_closed")
-    events.submission_changed(submission)
+    signals.submission_changed.send(sender=Submission, submission=submission)
     return submission
 
 
@@ -287,7 +287,8 @@ def _submission_record(submission: Submission, outcome: _Outcome, predictions_ci
             state=fallback.state, error=fallback.error, problems=fallback.problems, **fields
         )
     if updated:
-        events.submission_changed(submission)  # its owner's page shows valid/invalid
+        # Its owner's page shows valid/invalid.
+        signals.submission_changed.send(sender=Submission, submission=submission)
     return bool(updated)
 
 

@@ -13,7 +13,9 @@ from django.utils.text import slugify
 from core.errors import ArenaError, Conflict, InvalidInput, NotAllowed
 from tournaments.kinds import kind_hooks
 from tournaments.ledger import ledger
-from tournaments.models import Tournament, TournamentKind
+from tournaments.models import DatasetKind, Tournament, TournamentKind
+from tournaments.services.datasets import dataset_upload
+from tournaments.services.lifecycle import round_schedule_next
 
 log = logging.getLogger("arena.tournaments")
 
@@ -197,10 +199,6 @@ def tournament_launch(
     or the slug is taken, no tournament row remains. Scheduling round 1 right away lets the
     sponsor upload its live data before it opens.
     """
-    from tournaments.models import DatasetKind
-    from tournaments.services.datasets import dataset_upload
-    from tournaments.services.lifecycle import round_schedule_next
-
     with transaction.atomic():
         tournament = tournament_create(sponsor=sponsor, **fields)
         dataset_upload(

@@ -25,6 +25,7 @@ the next try.
 """
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from arena_client.validation import storable
@@ -149,11 +150,23 @@ def upload_receive(
     return upload
 
 
-def _enqueue_check(upload_id: int) -> None:
-    from tournaments.tasks import sponsor_upload_check as task
+# How a stored upload's check reaches a worker. The Celery task that runs it
+# (tournaments.tasks.sponsor_upload_check) is a thin wrapper over this module, and services
+# never import tasks: TournamentsConfig.ready() registers the sender (tasks.send_upload_check).
+_check_sender: Callable[[int], None] | None = None
 
+
+def register_check_sender(send: Callable[[int], None]) -> None:
+    """Send upload checks with `send(upload_id)` from now on (called at start-up)."""
+    global _check_sender
+    _check_sender = send
+
+
+def _enqueue_check(upload_id: int) -> None:
     try:
-        task.delay(upload_id)
+        if _check_sender is None:
+            raise RuntimeError("no check sender is registered (TournamentsConfig.ready())")
+        _check_sender(upload_id)
     except Exception:  # noqa: BLE001 - the upload is committed: the sweep sends it again
         log.exception(
             "could not send the check of upload %s; the scheduler's sweep will", upload_id

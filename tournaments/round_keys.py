@@ -1,5 +1,8 @@
 """Round keys: each round's HPKE key pair, its private half stored only encrypted.
 
+A module of its own (not a service) because both the services (opening envelopes) and the
+selectors (publishing the key after resolution) read it.
+
 The private key is sealed with AES-256-GCM under settings.ARENA_KEY_ENCRYPTION_KEY (the
 "KEK"), with the tournament slug and round number as associated data, so a sealed key copied
 onto another round's row does not open. `round_private_key` is the only way to get it back,

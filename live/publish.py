@@ -1,9 +1,9 @@
-"""Pushes to live pages, sent only after the database commit that caused them.
+"""The live feed: what the live pages show, published as versions and pushed after commit.
 
-Services call the functions at the bottom (round_changed, round_scored, stake_changed,
-submission_changed) inside or after their transaction. Each one schedules, on commit, one
-*publish* per tournament (tasks.leaderboard_publish: a Celery worker in production, in-process
-on the embedded profile), which
+tournaments announces its changes through its notification port (tournaments/signals.py);
+live/receivers.py turns those into, after the commit that made them, one *publish* per
+tournament (live.tasks.leaderboard_publish: a Celery worker in production, in-process on the
+embedded profile), which
 
 1. locks the tournament's LeaderboardFeed row — the lock orders the tournament's updates;
 2. computes what its live pages show now (leaderboard rows for each standard view, the facts
@@ -19,7 +19,7 @@ finds nothing new sends nothing. The feed lives in the database, not in Redis, s
 the log survive a Redis restart, stay consistent with the data they describe (the snapshot and
 its version are one row), and work the same on the embedded profile, which has no Redis.
 
-The websocket protocol (tournaments/consumers.py speaks it; static/js/leaderboard.mjs is
+The websocket protocol (live/consumers.py speaks it; static/js/leaderboard.mjs is
 the browser side) is documented in docs/live.md.
 """
 
@@ -37,6 +37,9 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+
+from tournaments import selectors
+from tournaments.models import LeaderboardFeed, LeaderboardUpdate, ModelSlot, Round, Tournament
 
 log = logging.getLogger("arena.events")
 
@@ -149,8 +152,6 @@ def update_message(stream: Stream, version: int, reason: str, diff: dict) -> dic
 
 
 def _rows_now(stream: Stream, tournament) -> dict:
-    from tournaments import selectors
-
     rows = selectors.live_leaderboard_rows(
         tournament=tournament, metric=stream.metric, last_n=stream.last_n
     )
@@ -163,9 +164,6 @@ def stream_snapshot(stream: Stream) -> tuple[dict, int, dict]:
     Standard views and live rounds come from the feed's stored state, so the rows and the
     version match exactly; other views and finished rounds are read from the database.
     """
-    from tournaments import selectors
-    from tournaments.models import Round, Tournament
-
     tournament = Tournament.objects.get(pk=stream.tournament_id)
     feed = selectors.live_feed(tournament=tournament)
     version, state = (feed.version, feed.state or {}) if feed else (0, {})
@@ -212,9 +210,6 @@ def stream_catch_up(stream: Stream, since: int) -> tuple[list[dict], int, dict |
     """What a client at version `since` needs: the logged updates it missed if the log still
     holds all of them, otherwise a snapshot. Returns (messages, version reached, rows — for
     custom views, the rows the client now has)."""
-    from tournaments import selectors
-    from tournaments.models import Tournament
-
     if since > 0 and not stream.custom:
         tournament = Tournament(pk=stream.tournament_id, slug=stream.slug)
         updates = selectors.live_updates_since(tournament=tournament, since=since)
@@ -233,8 +228,6 @@ def custom_view_update(
     stream: Stream, version: int, reason: str, rounds: list[dict], before: dict
 ) -> tuple[dict, dict]:
     """A custom view's update at `version`: its rows recomputed and diffed against `before`."""
-    from tournaments.models import Tournament
-
     after = _rows_now(stream, Tournament.objects.get(pk=stream.tournament_id))
     diff = _rows_diff(before, after) or {"rows": [], "removed": []}
     message = {"type": "update", "version": version, "reason": reason, "rounds": rounds} | diff
@@ -242,9 +235,6 @@ def custom_view_update(
 
 
 def private_message(*, tournament_id: int, user) -> dict:
-    from tournaments import selectors
-    from tournaments.models import Tournament
-
     tournament = Tournament.objects.get(pk=tournament_id)
     return {"type": "private", "models": selectors.live_private_status(tournament=tournament, user=user)}
 
@@ -254,8 +244,6 @@ def private_message(*, tournament_id: int, user) -> dict:
 
 def _live_state(tournament, previous: dict) -> dict:
     """What the live pages show now, in the stored (JSON) shape."""
-    from tournaments import selectors
-
     views = {}
     for metric, last_n in standard_views():
         rows = selectors.live_leaderboard_rows(tournament=tournament, metric=metric, last_n=last_n)
@@ -304,8 +292,6 @@ def _without_settled(state: dict) -> dict:
 
 
 def _owners_affected(tournament, diff: dict) -> list[int]:
-    from tournaments.models import ModelSlot
-
     model_ids: set[int] = set()
     for section in ("views", "round_rows"):
         for part in diff.get(section, {}).values():
@@ -328,8 +314,6 @@ def leaderboard_publish(*, tournament_id: int, reason: str) -> int | None:
     Returns the new version, or None when nothing changed (then nothing is stored or sent).
     Safe to run concurrently and repeatedly: the feed row lock serializes publishes.
     """
-    from tournaments.models import LeaderboardFeed, LeaderboardUpdate, Tournament
-
     tournament = Tournament.objects.filter(pk=tournament_id).first()
     if tournament is None:
         return None
@@ -356,7 +340,7 @@ def leaderboard_publish(*, tournament_id: int, reason: str) -> int | None:
             (private_group(tournament.slug, owner_id), {"type": "private.refresh"})
             for owner_id in _owners_affected(tournament, diff)
         ]
-        transaction.on_commit(lambda: _deliver(messages))
+        transaction.on_commit(lambda: deliver(messages))
     return version
 
 
@@ -453,7 +437,7 @@ def _push_loop() -> asyncio.AbstractEventLoop:
     return loop
 
 
-def _deliver(messages: list[tuple[str, dict]], *, wait: bool = True) -> None:
+def deliver(messages: list[tuple[str, dict]], *, wait: bool = True) -> None:
     """Send `messages` (group, message) with the channel layer's group_send, in order within
     each group. From sync code the sends run on an event loop: the ASGI server's in a process
     that has one, where `wait=False` lets a request thread hand them over and go on (for
@@ -512,77 +496,3 @@ def _push_failed(pause: _Pause, count: int, error: BaseException) -> None:
         "the channel layer did not take a push: this process drops its pushes for %.0f s",
         PAUSE_AFTER_FAILURE_S,
     )
-
-
-# --- Hooks for services ------------------------------------------------------------------
-
-_pending = threading.local()
-
-
-def _pending_reasons() -> dict[int, set[str]]:
-    if not hasattr(_pending, "reasons"):
-        _pending.reasons = {}
-    return _pending.reasons
-
-
-def _publish_on_commit(tournament_id: int, reason: str) -> None:
-    """One publish per tournament per commit, however many changes the transaction made
-    (settling a round changes every staked model)."""
-    _pending_reasons().setdefault(tournament_id, set()).add(reason)
-    transaction.on_commit(lambda: _flush(tournament_id))
-
-
-def _flush(tournament_id: int) -> None:
-    reasons = _pending_reasons().pop(tournament_id, None)
-    if reasons is None:
-        return  # an earlier callback of the same commit already published
-    from tournaments.tasks import leaderboard_publish as publish_task
-
-    try:
-        publish_task.delay(tournament_id, "+".join(sorted(reasons))[:40])
-    except Exception:  # noqa: BLE001 - as in _deliver: the change itself is committed
-        log.exception("could not publish tournament %s", tournament_id)
-
-
-def _private_refresh_on_commit(tournament_id: int, owner_id: int, slug: str | None = None) -> None:
-    """After commit, tell the owner's private view to refresh. `slug`, when the caller has
-    the tournament loaded already, saves the query for it."""
-
-    def send() -> None:
-        from tournaments.models import Tournament
-
-        name = slug or Tournament.objects.filter(pk=tournament_id).values_list("slug", flat=True).first()
-        if name:
-            # A refresh carries no data, so it needs no order: the request need not wait.
-            _deliver([(private_group(name, owner_id), {"type": "private.refresh"})], wait=False)
-
-    transaction.on_commit(send)
-
-
-def round_changed(round) -> None:
-    """A round moved along its life (opened, closed, resolved with payouts, settled)."""
-    _publish_on_commit(round.tournament_id, f"round:{round.state}")
-
-
-def round_scored(round) -> None:
-    """A score day of `round` was computed."""
-    _publish_on_commit(round.tournament_id, "scored")
-
-
-def round_pnl(round) -> None:
-    """A DEX round's vault was marked to market (live P&L) or its trading changed."""
-    _publish_on_commit(round.tournament_id, "pnl")
-
-
-def stake_changed(model) -> None:
-    """A model's stake changed (deposit, release, reward, burn)."""
-    _publish_on_commit(model.tournament_id, "stake")
-    _private_refresh_on_commit(model.tournament_id, model.owner_id)
-
-
-def submission_changed(submission) -> None:
-    """An upload was stored or its state changed: only its owner's private view shows it."""
-    model = submission.model
-    # An upload's model comes with its tournament (get_model): no query for the slug then.
-    slug = model.tournament.slug if type(model).tournament.is_cached(model) else None
-    _private_refresh_on_commit(model.tournament_id, model.owner_id, slug)

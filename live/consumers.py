@@ -1,4 +1,4 @@
-"""Websocket consumers: authenticate, join groups, relay pushes from events.py.
+"""Websocket consumers: authenticate, join groups, relay pushes from publish.py.
 
 One socket follows one stream: a tournament's leaderboard view
 (`/ws/tournaments/<slug>/leaderboard/?metric=corr&last_n=4`) or one round
@@ -25,8 +25,9 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from tournaments import events
-from tournaments.live_relay import relay_for
+from live import publish
+from live.relay import relay_for
+from tournaments.models import Round, Tournament
 
 log = logging.getLogger("arena.consumers")
 
@@ -56,7 +57,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
     """Shared protocol; subclasses say which stream the URL names."""
 
     async def connect(self) -> None:
-        self.stream: events.Stream | None = None
+        self.stream: publish.Stream | None = None
         self.version: int | None = None  # the last version this client was sent
         self.rows: dict | None = None  # custom leaderboard views: the rows the client has
         self.user = None
@@ -65,7 +66,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.recent: deque[float] = deque()
         self.busy = False  # a handler of this socket is running (see relay)
         self.relayed: list[str] = []  # stream groups joined through the process's relay
-        events.note_server_loop(asyncio.get_running_loop())
+        publish.note_server_loop(asyncio.get_running_loop())
         # Accept first, then check: a refused handshake reaches the browser as a bare 403
         # with no code; after accepting, the client gets a close code and a message.
         await self.accept()
@@ -78,7 +79,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         user = self.scope.get("user")
         if user is not None and user.is_authenticated:
             self.user = user
-            groups.append(events.private_group(self.stream.slug, user.id))
+            groups.append(publish.private_group(self.stream.slug, user.id))
         relay = relay_for(self.channel_layer)
         for group in groups:
             if self.stream.custom or group.startswith("private."):
@@ -89,7 +90,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 self.relayed.append(group)
                 await relay.join(group, self)
 
-    def resolve_stream(self) -> events.Stream:
+    def resolve_stream(self) -> publish.Stream:
         raise NotImplementedError
 
     async def dispatch(self, message: dict) -> None:
@@ -171,7 +172,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             )
 
     async def resume(self, since: int) -> None:
-        messages, version, rows = await database_sync_to_async(events.stream_catch_up)(
+        messages, version, rows = await database_sync_to_async(publish.stream_catch_up)(
             self.stream, since
         )
         for message in messages:
@@ -182,15 +183,15 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.send_private()
 
     async def send_private(self) -> None:
-        message = await database_sync_to_async(events.private_message)(
+        message = await database_sync_to_async(publish.private_message)(
             tournament_id=self.stream.tournament_id, user=self.user
         )
         await self.send(text_data=json.dumps(message))
 
-    # --- group messages (from events.py) --------------------------------------------------
+    # --- group messages (from publish.py) --------------------------------------------------
 
     async def relay(self, event: dict) -> None:
-        """A stream group's message, from this process's relay (tournaments/live_relay.py).
+        """A stream group's message, from this process's relay (live/relay.py).
 
         The common case — the next version, nothing else running for this socket — is sent at
         once, with no hop through the channel layer. Anything else (a resume or gap repair in
@@ -221,7 +222,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.version = event["version"]
 
     async def resume_gap(self) -> None:
-        messages, version, rows = await database_sync_to_async(events.stream_catch_up)(
+        messages, version, rows = await database_sync_to_async(publish.stream_catch_up)(
             self.stream, self.version
         )
         for message in messages:
@@ -235,7 +236,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         """A new version for a view no publish computes: recompute and send the changed rows."""
         if self.closing or self.version is None or event["version"] <= self.version:
             return
-        message, self.rows = await database_sync_to_async(events.custom_view_update)(
+        message, self.rows = await database_sync_to_async(publish.custom_view_update)(
             self.stream, event["version"], event["reason"], event["rounds"], self.rows or {}
         )
         await self.send(text_data=json.dumps(message))
@@ -250,43 +251,39 @@ class LiveConsumer(AsyncWebsocketConsumer):
 class LeaderboardConsumer(LiveConsumer):
     """`/ws/tournaments/<slug>/leaderboard/?metric=corr&last_n=4` (the page's choice)."""
 
-    def resolve_stream(self) -> events.Stream:
-        from tournaments.models import Tournament
-
+    def resolve_stream(self) -> publish.Stream:
         slug = self.scope["url_route"]["kwargs"]["slug"]
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         metric = query.get("metric", ["corr"])[-1]
-        if metric not in events.METRICS:
+        if metric not in publish.METRICS:
             raise StreamRefused(
-                CloseCode.MALFORMED, f"unknown metric {metric!r}: use {', '.join(events.METRICS)}"
+                CloseCode.MALFORMED, f"unknown metric {metric!r}: use {', '.join(publish.METRICS)}"
             )
         raw = query.get("last_n", ["4"])[-1]
-        if not raw.isdigit() or not 1 <= int(raw) <= events.MAX_LAST_N:
+        if not raw.isdigit() or not 1 <= int(raw) <= publish.MAX_LAST_N:
             raise StreamRefused(
-                CloseCode.MALFORMED, f"last_n must be a whole number from 1 to {events.MAX_LAST_N}"
+                CloseCode.MALFORMED, f"last_n must be a whole number from 1 to {publish.MAX_LAST_N}"
             )
         tournament = Tournament.objects.filter(slug=slug).only("id", "slug").first()
         if tournament is None:
             raise StreamRefused(CloseCode.NOT_FOUND, f"no tournament with slug {slug!r}")
-        return events.Stream(tournament.id, slug, "leaderboard", metric, int(raw))
+        return publish.Stream(tournament.id, slug, "leaderboard", metric, int(raw))
 
 
 class RoundConsumer(LiveConsumer):
     """`/ws/tournaments/<slug>/rounds/<number>/`: the round page's facts and scores."""
 
-    def resolve_stream(self) -> events.Stream:
-        from tournaments.models import Round
-
+    def resolve_stream(self) -> publish.Stream:
         kwargs = self.scope["url_route"]["kwargs"]
         slug, number = kwargs["slug"], kwargs["number"]
         rnd = Round.objects.filter(tournament__slug=slug, number=number).only("tournament_id").first()
         if rnd is None:
             raise StreamRefused(CloseCode.NOT_FOUND, f"no round {number} in tournament {slug!r}")
-        return events.Stream(rnd.tournament_id, slug, "round", round_number=number)
+        return publish.Stream(rnd.tournament_id, slug, "round", round_number=number)
 
 
 class NoStreamConsumer(LiveConsumer):
     """Any other /ws/ path: a clear 4404 instead of the router's unhandled exception."""
 
-    def resolve_stream(self) -> events.Stream:
+    def resolve_stream(self) -> publish.Stream:
         raise StreamRefused(CloseCode.NOT_FOUND, f"no live stream at {self.scope['path']}")

@@ -16,7 +16,7 @@ from collections import Counter
 from django.conf import settings
 
 from accounts.client_address import address_bucket
-from tournaments.consumers import CloseCode
+from live.consumers import CloseCode
 
 
 class SocketsPerAddressLimit:
