@@ -19,14 +19,33 @@ A tournament kind's app sends them too, for its tournaments' rounds (dex: tradin
 | stake_changed | ModelSlot | model | a model's stake changed (deposit, release, reward, burn; mirrored from a chain) |
 | submission_changed | Submission | submission | an upload was stored, or its state changed (valid, invalid) |
 
-Receivers run in the sender's thread, in order, and their errors propagate (Signal.send):
-a receiver must not fail the change it hears about.
+Services send them with `announce()`: receivers run in the sender's thread, in order, and a
+receiver that raises is logged, never raised into the change it hears about: a page that
+could not be told must not roll back a round's step (the live pages resync on their own).
 """
 
+import logging
+from typing import Any
+
 from django.dispatch import Signal
+
+log = logging.getLogger("arena.signals")
 
 round_changed = Signal()
 round_scored = Signal()
 round_pnl = Signal()
 stake_changed = Signal()
 submission_changed = Signal()
+
+
+def announce(signal: Signal, *, sender: type, **named: Any) -> None:
+    """Send `signal` to its receivers; log, and swallow, any receiver's error."""
+    for receiver, outcome in signal.send_robust(sender=sender, **named):
+        if isinstance(outcome, Exception):
+            log.error(
+                "receiver %s failed on %s from %s",
+                getattr(receiver, "__qualname__", receiver),
+                ", ".join(sorted(named)) or "a signal",
+                sender.__name__,
+                exc_info=outcome,
+            )

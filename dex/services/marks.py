@@ -81,7 +81,7 @@ def dex_round_mark(*, round: Round, now: datetime, day: int | None = None) -> Pn
             mark.save()
     except IntegrityError:  # this day's mark was already taken (a concurrent tick)
         return PnlMark.objects.get(round=round, day=day)
-    signals.round_pnl.send(sender=Round, round=round)
+    signals.announce(signals.round_pnl, sender=Round, round=round)
     return mark
 
 

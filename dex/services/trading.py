@@ -226,7 +226,7 @@ def dex_rebalance(*, round: Round) -> DexBook:
             rebalance=_summary(result, symbols),
         )
         log.info("%s: rebalanced, %d trades, %.1f bps", book.round, result.executed, result.execution_cost_bps)
-    signals.round_changed.send(sender=Round, round=book.round)
+    signals.announce(signals.round_changed, sender=Round, round=book.round)
     book.refresh_from_db()
     return book
 

@@ -45,7 +45,7 @@ def test_one_commit_publishes_once_per_tournament_after_it(
         with transaction.atomic():
             stake_change(model=one, amount=5, kind=StakeEventKind.DEPOSIT)
             stake_change(model=two, amount=7, kind=StakeEventKind.DEPOSIT)
-            signals.round_changed.send(sender=Round, round=rnd)
+            signals.announce(signals.round_changed, sender=Round, round=rnd)
             assert sent == {"publish": [], "deliver": []}  # nothing before the commit
     assert sent["publish"] == [(tournament.id, "round:scheduled+stake")]
     refresh = ([(f"private.weather.{modeler.id}", {"type": "private.refresh"})], False)
@@ -72,12 +72,32 @@ def test_scores_and_pnl_publish_and_a_submission_refreshes_only_its_owner(
         pk=model_create(owner=modeler, tournament=tournament, name="one").pk
     )
     with django_capture_on_commit_callbacks(execute=True):
-        signals.round_scored.send(sender=Round, round=rnd)
+        signals.announce(signals.round_scored, sender=Round, round=rnd)
     with django_capture_on_commit_callbacks(execute=True):
-        signals.round_pnl.send(sender=Round, round=rnd)
+        signals.announce(signals.round_pnl, sender=Round, round=rnd)
     with django_capture_on_commit_callbacks(execute=True):
-        signals.submission_changed.send(sender=Submission, submission=SimpleNamespace(model=slot))
+        signals.announce(signals.submission_changed, sender=Submission, submission=SimpleNamespace(model=slot))
     assert sent["publish"] == [(tournament.id, "scored"), (tournament.id, "pnl")]
     assert sent["deliver"] == [
         ([(f"private.weather.{modeler.id}", {"type": "private.refresh"})], False)
     ]
+
+
+def test_a_failing_receiver_is_logged_and_never_fails_the_change(tournament, modeler, caplog):
+    slot = model_create(owner=modeler, tournament=tournament, name="one")
+
+    def broken(sender, **kwargs):
+        raise RuntimeError("the page is down")
+
+    signals.stake_changed.connect(broken)
+    try:
+        stake_change(model=slot, amount=5, kind=StakeEventKind.DEPOSIT)
+    finally:
+        signals.stake_changed.disconnect(broken)
+    assert ModelSlot.objects.get(pk=slot.pk).stake == 5
+    failures = [r for r in caplog.records if r.name == "arena.signals"]
+    assert [r.getMessage() for r in failures] == [
+        "receiver test_a_failing_receiver_is_logged_and_never_fails_the_change.<locals>.broken "
+        "failed on model from ModelSlot"
+    ]
+    assert str(failures[0].exc_info[1]) == "the page is down"

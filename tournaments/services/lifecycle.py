@@ -133,7 +133,7 @@ def round_open(*, round: Round, now: datetime) -> Round:
         round.save(update_fields=["rules", "closes_at", "resolves_at"])
         round_key_create(round=round, now=now)  # the public key modelers seal to
         _transition(round, RoundState.OPEN, now, detail)
-    signals.round_changed.send(sender=Round, round=round)
+    signals.announce(signals.round_changed, sender=Round, round=round)
     return round
 
 
@@ -180,7 +180,7 @@ def round_close(*, round: Round, now: datetime) -> Round:
     # fails (e.g. a missing key-encryption key); scoring retries it before day 1.
     round_decrypt_submissions(round=round, now=now)
     _purge_uncounted(round, now)
-    signals.round_changed.send(sender=Round, round=round)
+    signals.announce(signals.round_changed, sender=Round, round=round)
     return round
 
 
@@ -208,7 +208,7 @@ def round_score_day(*, round: Round, day: int, now: datetime) -> Round:
         round.save(update_fields=["scored_days", "meta_corr"])
         if round.state == RoundState.CLOSED:
             _transition(round, RoundState.SCORING, now)
-    signals.round_scored.send(sender=Round, round=round)
+    signals.announce(signals.round_scored, sender=Round, round=round)
     return round
 
 
@@ -255,7 +255,7 @@ def round_resolve(*, round: Round, now: datetime) -> Round:
             )
         _transition(round, RoundState.RESOLVED, now, detail)
     _purge_uncounted(round, now)
-    signals.round_changed.send(sender=Round, round=round)
+    signals.announce(signals.round_changed, sender=Round, round=round)
     return round
 
 
@@ -279,5 +279,5 @@ def round_settle(*, round: Round, now: datetime) -> Round:
         if detail is None:
             return round  # waiting (a challenge window, the chain); the next tick resumes
         _transition(round, RoundState.SETTLED, now, detail)
-    signals.round_changed.send(sender=Round, round=round)
+    signals.announce(signals.round_changed, sender=Round, round=round)
     return round

@@ -24,7 +24,7 @@ def stake_mirror(
     model.stake = stake
     model.save(update_fields=["stake"])
     StakeEvent.objects.create(model=model, kind=kind, amount=change, round=round, tx_hash=tx_hash)
-    signals.stake_changed.send(sender=ModelSlot, model=model)  # the live pages, after commit
+    signals.announce(signals.stake_changed, sender=ModelSlot, model=model)  # the live pages, after commit
     return model
 
 

@@ -45,7 +45,7 @@ def stake_change(
     model.stake += amount
     model.save(update_fields=["stake"])
     StakeEvent.objects.create(model=model, kind=kind, amount=amount, round=round, tx_hash=tx_hash)
-    signals.stake_changed.send(sender=ModelSlot, model=model)  # the live pages, after commit
+    signals.announce(signals.stake_changed, sender=ModelSlot, model=model)  # the live pages, after commit
     return model
 
 

@@ -188,7 +188,7 @@ def submission_upload(
         only_if_params=[round.pk, RoundState.OPEN.value],
     ):
         raise Conflict(f"round {round.number} closed at {round.closes_at.isoformat()}", code="round_closed")
-    signals.submission_changed.send(sender=Submission, submission=submission)
+    signals.announce(signals.submission_changed, sender=Submission, submission=submission)
     return submission
 
 
@@ -288,7 +288,7 @@ def _submission_record(submission: Submission, outcome: _Outcome, predictions_ci
         )
     if updated:
         # Its owner's page shows valid/invalid.
-        signals.submission_changed.send(sender=Submission, submission=submission)
+        signals.announce(signals.submission_changed, sender=Submission, submission=submission)
     return bool(updated)
 
 
