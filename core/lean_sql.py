@@ -132,7 +132,10 @@ def insert_row(obj: Model, only_if: str | None = None, only_if_params: Sequence 
         row = cursor.fetchone()
     if row is None:
         return False
-    # Only the primary key is set: the instance is answered from, not saved again (a later
-    # save() with a primary key updates the row, as for any loaded instance).
     obj.pk = row[0]
+    # As Model.save() leaves it: saved, in the default database. `Model._state` and its
+    # `adding` and `db` are documented API despite the underscore (Django's "Model instance
+    # reference"); without them full_clean() would take the new row for a duplicate.
+    obj._state.adding = False
+    obj._state.db = DEFAULT_DB_ALIAS
     return True

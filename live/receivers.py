@@ -92,9 +92,13 @@ def submission_changed(sender, *, submission, **kwargs) -> None:
 
 
 def connect() -> None:
-    """Follow tournaments' changes (idempotent: Django connects a receiver once)."""
-    signals.round_changed.connect(round_changed)
-    signals.round_scored.connect(round_scored)
-    signals.round_pnl.connect(round_pnl)
-    signals.stake_changed.connect(stake_changed)
-    signals.submission_changed.connect(submission_changed)
+    """Follow tournaments' changes. Idempotent: each receiver is connected under a fixed
+    dispatch_uid, so even a reloaded module's functions are connected once."""
+    for name, receiver in (
+        ("round_changed", round_changed),
+        ("round_scored", round_scored),
+        ("round_pnl", round_pnl),
+        ("stake_changed", stake_changed),
+        ("submission_changed", submission_changed),
+    ):
+        getattr(signals, name).connect(receiver, dispatch_uid=f"live.{name}")

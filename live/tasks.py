@@ -8,8 +8,11 @@ from live import publish
 
 # A lost database connection is worth a retry; the publish is idempotent (it diffs against
 # what was last published), so a retry after a partial run sends nothing twice.
+#
+# The task's name is a wire contract with queued messages and running workers, so it keeps the
+# name it had before the live feed left tournaments/: a rolling deploy drops nothing.
 @shared_task(
-    name="live.tasks.leaderboard_publish",
+    name="tournaments.tasks.leaderboard_publish",
     ignore_result=True,
     autoretry_for=(OperationalError,),
     retry_backoff=0.2,

@@ -19,17 +19,18 @@ A tournament kind's app sends them too, for its tournaments' rounds (dex: tradin
 | stake_changed | ModelSlot | model | a model's stake changed (deposit, release, reward, burn; mirrored from a chain) |
 | submission_changed | Submission | submission | an upload was stored, or its state changed (valid, invalid) |
 
-Services send them with `announce()`: receivers run in the sender's thread, in order, and a
-receiver that raises is logged, never raised into the change it hears about: a page that
-could not be told must not roll back a round's step (the live pages resync on their own).
+Services send them with `announce()`: receivers run in the sender's thread, in order. A
+receiver that raises is logged (Django logs each under `django.dispatch`) and does not fail
+the change it hears about: a page that could not be told must not roll back a round's step
+(the live pages resync on their own). One exception: an error that leaves the change's
+transaction unable to commit (a database error, or any error that marked the transaction for
+rollback) is raised, so the change fails loudly instead of being rolled back in silence.
 """
 
-import logging
 from typing import Any
 
+from django.db import DatabaseError, transaction
 from django.dispatch import Signal
-
-log = logging.getLogger("arena.signals")
 
 round_changed = Signal()
 round_scored = Signal()
@@ -39,13 +40,18 @@ submission_changed = Signal()
 
 
 def announce(signal: Signal, *, sender: type, **named: Any) -> None:
-    """Send `signal` to its receivers; log, and swallow, any receiver's error."""
-    for receiver, outcome in signal.send_robust(sender=sender, **named):
-        if isinstance(outcome, Exception):
-            log.error(
-                "receiver %s failed on %s from %s",
-                getattr(receiver, "__qualname__", receiver),
-                ", ".join(sorted(named)) or "a signal",
-                sender.__name__,
-                exc_info=outcome,
-            )
+    """Send `signal` to its receivers. A receiver's error is logged and swallowed, unless the
+    change can no longer commit because of it: then the first such error is raised."""
+    failures = [
+        error
+        for _, error in signal.send_robust(sender=sender, **named)
+        if isinstance(error, Exception)
+    ]
+    if not failures:
+        return
+    # transaction.get_rollback(): an error inside a receiver's ORM call marks the transaction
+    # for rollback, and its commit would then silently roll the change back.
+    poisoned = transaction.get_connection().in_atomic_block and transaction.get_rollback()
+    fatal = [error for error in failures if isinstance(error, DatabaseError)]
+    if fatal or poisoned:
+        raise (fatal or failures)[0]

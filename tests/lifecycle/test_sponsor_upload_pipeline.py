@@ -269,6 +269,26 @@ def test_a_check_that_died_halfway_is_resumed_and_applied_once(tournament, spons
     ) == [2, 1]
 
 
+def test_the_sweep_counts_only_the_checks_it_could_send(tournament, sponsor, monkeypatch, caplog):
+    # The broker refuses (or no sender is registered): the upload stays processing, nothing
+    # is counted as sent, and the next sweep tries again once the broker is back.
+    upload = _training(tournament, sponsor, csv_bytes(make_frame(seed=17)))
+    claimed = uploads._claim(upload.pk)
+
+    def refused(upload_id: int) -> None:
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(uploads, "_check_sender", refused)
+    assert uploads.sponsor_uploads_resume(now=claimed.retry_at) == 0
+    assert f"could not send the check of upload {upload.pk}" in caplog.text
+    upload.refresh_from_db()
+    assert (upload.state, upload.attempts) == ("processing", 1)
+    monkeypatch.undo()
+    assert uploads.sponsor_uploads_resume(now=upload.retry_at) == 1
+    upload.refresh_from_db()
+    assert (upload.state, upload.attempts) == ("ready", 2)
+
+
 def test_a_retried_task_does_not_apply_twice(tournament, sponsor):
     upload = _training(tournament, sponsor, csv_bytes(make_frame(seed=14)))
     assert sponsor_upload_check.delay(upload.pk).get() == "ready"

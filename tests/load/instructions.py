@@ -86,10 +86,10 @@ async def _wait_for(path: Path) -> None:
 
 def _switch_off(part: str | None) -> None:
     if part == "push":
-        from live import receivers
         from tournaments import signals
 
-        signals.submission_changed.disconnect(receivers.submission_changed)
+        # live/receivers.py connects each receiver under a dispatch_uid.
+        assert signals.submission_changed.disconnect(dispatch_uid="live.submission_changed")
     elif part == "touch":
         from tournaments.apis import upload_lane
 

@@ -184,7 +184,7 @@ def install_timers() -> StepTimers:
     )
     timers.wrap(submissions, "live_ids", "  live ids")
     timers.wrap(FileBlobStore, "put", "  blob put (write, fsync file and folder)")
-    timers.wrap(signals.submission_changed, "send", "  owner's page refresh")
+    timers.wrap(signals.submission_changed, "send_robust", "  owner's page refresh")
     timers.wrap(scoring, "predictions_matrix", "  read predictions matrix (every blob re-read)")
     timers.wrap(scoring, "_prepared_era", "  rank + meta-model + MMC (prepare_era)")
     timers.wrap(lifecycle, "payouts_for_round", "  payouts_for_round")

@@ -162,7 +162,8 @@ def register_check_sender(send: Callable[[int], None]) -> None:
     _check_sender = send
 
 
-def _enqueue_check(upload_id: int) -> None:
+def _enqueue_check(upload_id: int) -> bool:
+    """Hand the check to a worker; False (logged) when it could not be sent."""
     try:
         if _check_sender is None:
             raise RuntimeError("no check sender is registered (TournamentsConfig.ready())")
@@ -171,6 +172,8 @@ def _enqueue_check(upload_id: int) -> None:
         log.exception(
             "could not send the check of upload %s; the scheduler's sweep will", upload_id
         )
+        return False
+    return True
 
 
 # --- Checking and applying ----------------------------------------------------------------
@@ -423,6 +426,5 @@ def sponsor_uploads_resume(*, now: datetime) -> int:
             log.warning(
                 "upload %s is still processing past its time: its check is sent again", upload_id
             )
-            _enqueue_check(upload_id)
-            sent += 1
+            sent += _enqueue_check(upload_id)
     return sent
