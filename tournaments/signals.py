@@ -19,12 +19,12 @@ A tournament kind's app sends them too, for its tournaments' rounds (dex: tradin
 | stake_changed | ModelSlot | model | a model's stake changed (deposit, release, reward, burn; mirrored from a chain) |
 | submission_changed | Submission | submission | an upload was stored, or its state changed (valid, invalid) |
 
-Services send them with `announce()`: receivers run in the sender's thread, in order. A
-receiver that raises is logged (Django logs each under `django.dispatch`) and does not fail
-the change it hears about: a page that could not be told must not roll back a round's step
-(the live pages resync on their own). One exception: an error that leaves the change's
-transaction unable to commit (a database error, or any error that marked the transaction for
-rollback) is raised, so the change fails loudly instead of being rolled back in silence.
+Services send them with `announce()`: receivers run in the sender's thread, in order, and no
+receiver can fail or undo the change it hears about. A receiver that raises is logged (Django
+logs each under `django.dispatch`); inside a transaction the receivers run in a savepoint of
+their own, so a receiver whose database work fails loses that work (and what the receivers
+registered with on_commit), never the change: a page that could not be told must not roll
+back a round's step or a payout (the live pages resync on their own).
 """
 
 from typing import Any
@@ -40,18 +40,14 @@ submission_changed = Signal()
 
 
 def announce(signal: Signal, *, sender: type, **named: Any) -> None:
-    """Send `signal` to its receivers. A receiver's error is logged and swallowed, unless the
-    change can no longer commit because of it: then the first such error is raised."""
-    failures = [
-        error
-        for _, error in signal.send_robust(sender=sender, **named)
-        if isinstance(error, Exception)
-    ]
-    if not failures:
+    """Send `signal` to its receivers; their errors are logged and cannot touch the change."""
+    if not transaction.get_connection().in_atomic_block:
+        # Autocommit: each statement a receiver runs is its own transaction.
+        signal.send_robust(sender=sender, **named)
         return
-    # transaction.get_rollback(): an error inside a receiver's ORM call marks the transaction
-    # for rollback, and its commit would then silently roll the change back.
-    poisoned = transaction.get_connection().in_atomic_block and transaction.get_rollback()
-    fatal = [error for error in failures if isinstance(error, DatabaseError)]
-    if fatal or poisoned:
-        raise (fatal or failures)[0]
+    with transaction.atomic():  # a savepoint: the receivers' own work, and only theirs
+        outcomes = signal.send_robust(sender=sender, **named)
+        if any(isinstance(error, DatabaseError) for _, error in outcomes):
+            # Back to the savepoint (on PostgreSQL also out of an aborted transaction), so the
+            # change's transaction can still commit.
+            transaction.set_rollback(True)
