@@ -20,17 +20,23 @@ A tournament kind's app sends them too, for its tournaments' rounds (dex: tradin
 | submission_changed | Submission | submission | an upload was stored, or its state changed (valid, invalid) |
 
 Services send them with `announce()`: receivers run in the sender's thread, in order, and no
-receiver can fail or undo the change it hears about. A receiver that raises is logged (Django
-logs each under `django.dispatch`); inside a transaction the receivers run in a savepoint of
-their own, so a receiver whose database work fails loses that work (and what the receivers
-registered with on_commit), never the change: a page that could not be told must not roll
-back a round's step or a payout (the live pages resync on their own).
+receiver can undo the change it hears about. A receiver that raises is logged (Django logs
+each under `django.dispatch`). Inside a transaction the receivers run in a savepoint of their
+own: if one's database work fails (reported, swallowed, or hidden in an aborted PostgreSQL
+transaction) the savepoint is rolled back, so the receivers lose their work and what they
+registered with on_commit, never the change: a page that could not be told must not roll back
+a round's step or a payout (the live pages resync on their own). Only a receiver that leaves
+the transaction unable to go on at all (it closed the connection) fails the change, loudly.
 """
 
+import logging
 from typing import Any
 
 from django.db import DatabaseError, transaction
+from django.db.transaction import TransactionManagementError
 from django.dispatch import Signal
+
+log = logging.getLogger("arena.signals")
 
 round_changed = Signal()
 round_scored = Signal()
@@ -40,14 +46,24 @@ submission_changed = Signal()
 
 
 def announce(signal: Signal, *, sender: type, **named: Any) -> None:
-    """Send `signal` to its receivers; their errors are logged and cannot touch the change."""
+    """Send `signal` to its receivers; their errors are logged and cannot undo the change."""
     if not transaction.get_connection().in_atomic_block:
         # Autocommit: each statement a receiver runs is its own transaction.
         signal.send_robust(sender=sender, **named)
         return
-    with transaction.atomic():  # a savepoint: the receivers' own work, and only theirs
-        outcomes = signal.send_robust(sender=sender, **named)
-        if any(isinstance(error, DatabaseError) for _, error in outcomes):
-            # Back to the savepoint (on PostgreSQL also out of an aborted transaction), so the
-            # change's transaction can still commit.
-            transaction.set_rollback(True)
+    try:
+        with transaction.atomic():  # a savepoint: the receivers' own work, and only theirs
+            outcomes = signal.send_robust(sender=sender, **named)
+            reported = any(isinstance(error, DatabaseError) for _, error in outcomes)
+            if reported or transaction.get_rollback():
+                if not reported:
+                    log.warning("a receiver of %s hid a failed write: its work is rolled back", sender.__name__)
+                transaction.set_rollback(True)  # back to the savepoint, not the change
+    except DatabaseError:
+        # RELEASE SAVEPOINT failed: a receiver hid an error that aborted PostgreSQL's
+        # transaction. Leaving the block rolled back to the savepoint, which clears it.
+        log.warning("a receiver of %s hid a database error: its work is rolled back", sender.__name__, exc_info=True)
+    if transaction.get_rollback():
+        raise TransactionManagementError(
+            f"a receiver of a {sender.__name__} change left its transaction unable to commit"
+        )

@@ -3,7 +3,8 @@ undo the change it hears about: inside a transaction the receivers run in a save
 own, so a receiver whose database work fails loses only that work."""
 
 import pytest
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
+from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
 from tournaments import signals
@@ -71,16 +72,83 @@ def test_a_receiver_cannot_doom_the_change(tournament, modeler):
     assert ModelSlot.objects.get(pk=slot.pk).stake == 5
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_receiver_database_error_in_autocommit_leaves_the_change(tournament, modeler):
     # Outside a transaction (the upload lane's path) each statement commits on its own.
+    assert not connection.in_atomic_block
     slot = model_create(owner=modeler, tournament=tournament, name="one")
 
     def failing(sender, *, model, **kwargs):
         ModelSlot.objects.create(owner=model.owner, tournament=model.tournament, name=model.name)
 
-    signals.round_changed.connect(failing)
+    signals.stake_changed.connect(failing)
     try:
-        signals.announce(signals.round_changed, sender=ModelSlot, model=slot)
+        stake_change(model=slot, amount=5, kind=StakeEventKind.DEPOSIT)
     finally:
-        signals.round_changed.disconnect(failing)
-    assert ModelSlot.objects.filter(tournament=tournament, name="one").count() == 1
+        signals.stake_changed.disconnect(failing)
+    assert ModelSlot.objects.get(pk=slot.pk).stake == 5
+
+
+def _swallows_a_failed_select(sender, **kwargs):
+    try:
+        list(ModelSlot.objects.filter(name__regex="("))  # an invalid pattern: the query fails
+    except DatabaseError:
+        pass
+
+
+def _swallows_a_failed_raw_statement(sender, **kwargs):
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 / 0")  # PostgreSQL: division by zero
+    except DatabaseError:
+        pass
+
+
+class _AppError(Exception):
+    pass
+
+
+def _turns_a_database_error_into_its_own(sender, **kwargs):
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 / 0")
+    except DatabaseError as error:
+        raise _AppError("lookup failed") from error
+
+
+@pytest.mark.parametrize(
+    "receiver",
+    [_swallows_a_failed_select, _swallows_a_failed_raw_statement, _turns_a_database_error_into_its_own],
+)
+def test_a_receiver_that_hides_a_failed_query_cannot_fail_the_change(tournament, modeler, receiver):
+    # On PostgreSQL a failed statement aborts the transaction even when the receiver hides
+    # the error from Django: the savepoint's rollback clears it.
+    slot = model_create(owner=modeler, tournament=tournament, name="one")
+    signals.stake_changed.connect(receiver)
+    try:
+        with transaction.atomic():
+            stake_change(model=slot, amount=5, kind=StakeEventKind.DEPOSIT)
+            stake_change(model=slot, amount=1, kind=StakeEventKind.DEPOSIT)
+    finally:
+        signals.stake_changed.disconnect(receiver)
+    assert ModelSlot.objects.get(pk=slot.pk).stake == 6
+
+
+@pytest.mark.skipif(
+    connection.vendor == "sqlite", reason="SQLite's in-memory test database ignores close()"
+)
+@pytest.mark.django_db(transaction=True)  # the stake is read back on a new connection
+def test_a_receiver_that_closes_the_connection_fails_the_change_loudly(tournament, modeler):
+    slot = model_create(owner=modeler, tournament=tournament, name="one")
+
+    def closes(sender, **kwargs):
+        connection.close()
+
+    signals.stake_changed.connect(closes)
+    try:
+        with pytest.raises(TransactionManagementError, match="left its transaction unable to commit"):
+            with transaction.atomic():
+                stake_change(model=slot, amount=5, kind=StakeEventKind.DEPOSIT)
+    finally:
+        signals.stake_changed.disconnect(closes)
+    assert ModelSlot.objects.get(pk=slot.pk).stake == 0
