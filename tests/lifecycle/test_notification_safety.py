@@ -73,20 +73,26 @@ def test_a_receiver_cannot_doom_the_change(tournament, modeler):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_receiver_database_error_in_autocommit_leaves_the_change(tournament, modeler):
-    # Outside a transaction (the upload lane's path) each statement commits on its own.
-    assert not connection.in_atomic_block
+def test_outside_a_transaction_receivers_run_without_a_savepoint(tournament, modeler):
+    # Outside a transaction (the upload lane announces in autocommit) each statement a
+    # receiver runs commits on its own: its first write stays though its second fails, and
+    # nothing is raised to the announcing service.
     slot = model_create(owner=modeler, tournament=tournament, name="one")
 
-    def failing(sender, *, model, **kwargs):
+    def writes_then_fails(sender, *, model, **kwargs):
+        model_create(owner=model.owner, tournament=model.tournament, name="kept")
         ModelSlot.objects.create(owner=model.owner, tournament=model.tournament, name=model.name)
 
-    signals.stake_changed.connect(failing)
+    signals.stake_changed.connect(writes_then_fails)
     try:
-        stake_change(model=slot, amount=5, kind=StakeEventKind.DEPOSIT)
+        assert not connection.in_atomic_block
+        signals.announce(signals.stake_changed, sender=ModelSlot, model=slot)
     finally:
-        signals.stake_changed.disconnect(failing)
-    assert ModelSlot.objects.get(pk=slot.pk).stake == 5
+        signals.stake_changed.disconnect(writes_then_fails)
+    assert sorted(ModelSlot.objects.filter(tournament=tournament).values_list("name", flat=True)) == [
+        "kept",
+        "one",
+    ]
 
 
 def _swallows_a_failed_select(sender, **kwargs):
